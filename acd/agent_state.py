@@ -1,0 +1,233 @@
+"""Agent status as a pure state machine folded from app_queue's AMI member events.
+
+No I/O and no clock: each call takes ``now`` (epoch seconds). :class:`AgentBook` keeps, per agent, the
+facts Asterisk reports separately — queue membership (QueueMemberAdded/Removed/Status), the pause flag
+and reason (QueueMemberPause) and the call activity (AgentCalled → ringing, AgentConnect → on_call,
+AgentComplete → wrap-up, AgentRingNoAnswer → back) — and derives one published status:
+
+    logged_out  no queue membership
+    ringing / on_call / wrap_up   while a queue call involves the agent (even if a pause is pending)
+    paused      a member with the pause flag set (reason = the pause reason code)
+    ready       a member, idle and not paused
+
+Only changes of that derived view are reported (:class:`Transition`), so the service publishes and
+logs state durations without duplicates however many events Asterisk repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from core.calls import agent_from_member
+
+AgentStatus = Literal["logged_out", "ready", "ringing", "on_call", "wrap_up", "paused"]
+Activity = Literal["idle", "ringing", "on_call", "wrap_up"]
+STATUSES: tuple[AgentStatus, ...] = ("logged_out", "ready", "ringing", "on_call", "wrap_up", "paused")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    """What the desktop, the wallboard and other nodes see of one agent."""
+
+    agent_id: str
+    status: AgentStatus
+    reason: str  # the pause reason code while paused, else ""
+    since: float  # epoch seconds at which this status (and reason) began
+    queues: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent_id": self.agent_id,
+            "status": self.status,
+            "reason": self.reason,
+            "since": self.since,
+            "queues": list(self.queues),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> AgentState:
+        status = str(d.get("status", "logged_out"))
+        return cls(
+            agent_id=str(d["agent_id"]),
+            status=status if status in STATUSES else "logged_out",
+            reason=str(d.get("reason", "")),
+            since=float(d.get("since", 0.0)),
+            queues=tuple(d.get("queues", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of an agent's published state. ``previous`` is None the first time an agent is seen.
+
+    ``status_changed`` is False when only the queue list changed (the duration keeps running).
+    ``missed_rings`` counts rings in a row that went unanswered (reset by an answer or a pause).
+    ``wrap_up_seconds`` is set when the agent entered wrap-up, for the service's timer.
+    """
+
+    previous: AgentState | None
+    current: AgentState
+    status_changed: bool
+    missed_rings: int = 0
+    wrap_up_seconds: float = 0.0
+
+
+@dataclass
+class _Agent:
+    agent_id: str
+    queues: set[str] = field(default_factory=set)
+    paused: bool = False
+    pause_reason: str = ""
+    activity: Activity = "idle"
+    ringing_call: str = ""  # Linkedid of the call ringing this agent
+    missed: int = 0
+    state: AgentState | None = None
+
+    def derive(self) -> tuple[AgentStatus, str]:
+        if not self.queues:
+            return "logged_out", ""
+        if self.activity != "idle":
+            return self.activity, ""
+        if self.paused:
+            return "paused", self.pause_reason
+        return "ready", ""
+
+
+def _flag(v: str) -> bool:
+    return v.strip().lower() in ("1", "true", "yes")
+
+
+class AgentBook:
+    """Folds member events into agent states. ``wrapup_of(queue)`` gives the queue's wrap-up seconds."""
+
+    def __init__(self, wrapup_of: Callable[[str], float] = lambda _q: 0.0) -> None:
+        self._wrapup_of = wrapup_of
+        self._agents: dict[str, _Agent] = {}
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def get(self, agent_id: str) -> AgentState | None:
+        a = self._agents.get(agent_id)
+        return a.state if a is not None else None
+
+    def states(self) -> list[AgentState]:
+        return [a.state for a in self._agents.values() if a.state is not None]
+
+    def missed_rings(self, agent_id: str) -> int:
+        """Rings in a row this agent let go unanswered (reset by an answer or a pause)."""
+        a = self._agents.get(agent_id)
+        return a.missed if a else 0
+
+    def queues_of(self, agent_id: str) -> set[str]:
+        a = self._agents.get(agent_id)
+        return set(a.queues) if a else set()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def apply(self, name: str, headers: Mapping[str, str], now: float) -> list[Transition]:
+        """Fold one AMI event; return the agents whose published state changed."""
+        h = headers
+        if name == "QueueCallerAbandon":
+            # The caller hung up while an agent's phone rang: no AgentRingNoAnswer follows.
+            cid = h.get("Linkedid", "")
+            out = []
+            for a in self._agents.values():
+                if cid and a.activity == "ringing" and a.ringing_call == cid:
+                    a.activity, a.ringing_call = "idle", ""
+                    out.extend(self._commit(a, now))
+            return out
+        agent_id = agent_from_member(h.get("MemberName", ""), h.get("Interface", ""))
+        if not agent_id:
+            return []
+        a = self._agents.setdefault(agent_id, _Agent(agent_id))
+        queue = h.get("Queue", "")
+        wrap = 0.0
+        if name in ("QueueMemberAdded", "QueueMemberStatus"):
+            if queue:
+                a.queues.add(queue)
+            if "Paused" in h:
+                self._set_pause(a, _flag(h["Paused"]), h.get("PausedReason", ""))
+        elif name == "QueueMemberRemoved":
+            a.queues.discard(queue)
+            if not a.queues:
+                a.paused, a.pause_reason, a.activity, a.missed = False, "", "idle", 0
+        elif name == "QueueMemberPause":
+            self._set_pause(a, _flag(h.get("Paused", "0")), h.get("PausedReason", "") or h.get("Reason", ""))
+        elif name == "AgentCalled":
+            a.activity, a.ringing_call = "ringing", h.get("Linkedid", "")
+        elif name == "AgentRingNoAnswer":
+            if a.activity == "ringing":
+                a.activity = "idle"
+            a.ringing_call = ""
+            a.missed += 1
+        elif name == "AgentConnect":
+            a.activity, a.ringing_call, a.missed = "on_call", "", 0
+        elif name == "AgentComplete":
+            wrap = max(0.0, float(self._wrapup_of(queue)))
+            a.activity = "wrap_up" if wrap > 0 else "idle"
+        else:
+            return []
+        return self._commit(a, now, wrap_up_seconds=wrap if a.activity == "wrap_up" else 0.0)
+
+    def end_wrap_up(self, agent_id: str, now: float) -> list[Transition]:
+        """The wrap-up timer ran out (Asterisk offers calls again after ``wrapuptime``)."""
+        a = self._agents.get(agent_id)
+        if a is None or a.activity != "wrap_up":
+            return []
+        a.activity = "idle"
+        return self._commit(a, now)
+
+    def resync(self, members: Iterable[Mapping[str, str]], now: float) -> list[Transition]:
+        """Replace membership and pause facts with QueueStatus's ``QueueMember`` entries (after a
+        reconnect, when events may have been missed). Agents absent from the list are logged out."""
+        seen: dict[str, _Agent] = {}
+        for m in members:
+            agent_id = agent_from_member(m.get("Name", ""), m.get("Location", "") or m.get("Interface", ""))
+            if not agent_id:
+                continue
+            a = self._agents.setdefault(agent_id, _Agent(agent_id))
+            if agent_id not in seen:
+                a.queues = set()
+                seen[agent_id] = a
+            a.queues.add(m.get("Queue", ""))
+            self._set_pause(a, _flag(m.get("Paused", "0")), m.get("PausedReason", ""))
+            in_call = _flag(m.get("InCall", "0"))
+            if in_call and a.activity == "idle":
+                a.activity = "on_call"
+            elif not in_call and a.activity in ("on_call", "ringing"):
+                a.activity = "idle"
+        out: list[Transition] = []
+        for agent_id, a in self._agents.items():
+            if agent_id not in seen:
+                a.queues = set()
+                a.paused, a.pause_reason, a.activity = False, "", "idle"
+            out.extend(self._commit(a, now))
+        return out
+
+    def ensure(self, agent_id: str, now: float) -> list[Transition]:
+        """Make an agent known (logged out until Asterisk says otherwise)."""
+        a = self._agents.setdefault(agent_id, _Agent(agent_id))
+        return self._commit(a, now)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _set_pause(a: _Agent, paused: bool, reason: str) -> None:
+        if paused and not a.paused:
+            a.missed = 0  # a pause (manual or automatic) restarts the missed-ring count
+        a.paused = paused
+        a.pause_reason = reason if paused else ""
+
+    @staticmethod
+    def _commit(a: _Agent, now: float, wrap_up_seconds: float = 0.0) -> list[Transition]:
+        status, reason = a.derive()
+        queues = tuple(sorted(a.queues))
+        prev = a.state
+        if prev is not None and (prev.status, prev.reason, prev.queues) == (status, reason, queues):
+            return []
+        changed = prev is None or (prev.status, prev.reason) != (status, reason)
+        since = now if changed or prev is None else prev.since
+        a.state = AgentState(a.agent_id, status, reason, since, queues)
+        return [Transition(prev, a.state, changed, a.missed, wrap_up_seconds)]

@@ -1,0 +1,415 @@
+"""Agent login, pause and state: the service behind the desktop's ready/pause buttons.
+
+Asterisk's app_queue is the source of truth for membership and pauses; this service changes them with
+AMI (QueueAdd/QueueRemove/QueuePause) and mirrors what Asterisk reports back through
+:class:`acd.agent_state.AgentBook`. Every change of an agent's status is
+
+* published on the bus as ``agent.state`` (data = :meth:`AgentState.to_json`),
+* saved in the agent store (a Redis hash per agent when ``redis.url`` is set, so every node agrees),
+* and, when a status period ends, written to ``agent_state_log`` (by a background writer, so the AMI
+  event loop never waits on the database).
+
+Membership is dynamic (queues.conf renders no static members, so QueueRemove can log anyone out).
+After every AMI (re)connect the service re-syncs from QueueStatus and logs in, with QueueAdd, the
+agents configured to log in automatically (``auto_login``, on by default for simulated agents) that
+Asterisk lost — e.g. after an Asterisk restart with ``persistentmembers = no``. ``ready()`` resolves
+once that first sync is done.
+
+It also counts unanswered rings and pauses an agent with the ``auto_missed`` reason after
+``acd.agents.auto_pause_after_missed`` of them in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from acd.agent_state import AgentBook, AgentState, Transition
+from acd.agent_store import AgentStore, MemoryAgentStore
+from acd.aging import ActionFn, QueueAger
+from acd.models import AgentStateLog
+from core.ami import AmiEvent, AmiResponse
+from core.bus import BusEvent, EventBus
+from core.calls import agent_from_member
+from core.config import AgentConfig, Settings
+from core.db import unit_of_work
+from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
+
+log = logging.getLogger(__name__)
+
+MEMBER_EVENTS = frozenset(
+    {
+        "QueueMemberAdded",
+        "QueueMemberRemoved",
+        "QueueMemberStatus",
+        "QueueMemberPause",
+        "AgentCalled",
+        "AgentRingNoAnswer",
+        "AgentConnect",
+        "AgentComplete",
+        "QueueCallerAbandon",
+    }
+)
+
+
+class InvalidPauseReason(TongdaiError):
+    error_id = "acd.invalid_pause_reason"
+
+
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class AgentStateService:
+    """Log agents in and out, pause and unpause them, and mirror their state (module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: EventBus,
+        *,
+        store: AgentStore | None = None,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.acd.agents
+        self._bus = bus
+        self.store: AgentStore = store or MemoryAgentStore()
+        self._sessions = sessions
+        self._now = now
+        wrapups = {q.name: float(q.wrapup) for q in settings.queues}
+        self.book = AgentBook(lambda q: wrapups.get(q, 0.0))
+        self._action: ActionFn | None = None
+        self._wait_booted: Callable[[float], Any] | None = None
+        self._ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
+        self._log_queue: asyncio.Queue[AgentStateLog] = asyncio.Queue(maxsize=100_000)
+        self._writer: asyncio.Task[None] | None = None
+        self._sync_lock = asyncio.Lock()
+        self.ager: QueueAger | None = None
+        self._tier_of_uniqueid: Callable[[str], str] | None = None
+        self.auto_pauses = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(
+        self, sessions: async_sessionmaker[AsyncSession] | None = None, store: AgentStore | None = None
+    ) -> None:
+        if sessions is not None:
+            self._sessions = sessions
+        if store is not None:
+            self.store = store
+        now = self._now()
+        for a in self.settings.agents:
+            await self._publish(self.book.ensure(a.id, now))
+        if self._sessions is not None:
+            self._writer = asyncio.create_task(self._write_logs(), name="acd-agent-state-log")
+
+    def bind(self, action: ActionFn | None, wait_booted: Callable[[float], Any] | None = None) -> None:
+        """Give the service the AMI action sender (``AmiClient.action``) and FullyBooted waiter."""
+        self._action = action
+        self._wait_booted = wait_booted
+
+    async def stop(self) -> None:
+        for h in self._wrap_timers.values():
+            h.cancel()
+        self._wrap_timers.clear()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._log_queue.join(), 5)
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        """Resolve once the first post-connect sync (auto-login included) has completed."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def snapshot(self, agent_id: str) -> AgentState | None:
+        """This node's view, from the events it has folded."""
+        return self.book.get(agent_id)
+
+    async def state(self, agent_id: str) -> AgentState:
+        """The shared view (Redis when configured)."""
+        st = await self.store.load(agent_id)
+        if st is None:
+            st = self.book.get(agent_id)
+        if st is None:
+            raise NotFound(f"unknown agent {agent_id!r}")
+        return st
+
+    async def states(self) -> list[AgentState]:
+        return await self.store.all()
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _agent(self, agent_id: str) -> AgentConfig:
+        a = self.settings.agent(agent_id)
+        if a is None:
+            raise NotFound(f"unknown agent {agent_id!r}")
+        return a
+
+    def _configured_queues(self, agent_id: str) -> dict[str, int]:
+        """Queue → penalty for every queue that lists the agent as a member in config."""
+        return {q.name: m.penalty for q in self.settings.queues for m in q.members if m.agent == agent_id}
+
+    async def _send(self, name: str, fields: dict[str, str], *, multi: bool = False) -> AmiResponse:
+        if self._action is None:
+            raise AmiActionFailed(f"AMI is not connected; {name} not sent")
+        resp: AmiResponse = await self._action(name, fields, multi=multi, timeout=self.config.action_timeout)
+        return resp
+
+    async def login(self, agent_id: str, queues: list[str] | None = None) -> AgentState:
+        """Add the agent to ``queues`` (default: the queues config lists it in), with the configured
+        penalty. Logging in to a queue the agent is already in is not an error."""
+        agent = self._agent(agent_id)
+        configured = self._configured_queues(agent_id)
+        wanted = list(queues) if queues is not None else list(configured)
+        if not wanted:
+            raise Conflict(f"agent {agent_id} is a member of no queue in config; name the queues")
+        known = {q.name for q in self.settings.queues}
+        for q in wanted:
+            if q not in known:
+                raise NotFound(f"unknown queue {q!r}")
+        for q in wanted:
+            resp = await self._action_checked(
+                "QueueAdd",
+                {
+                    "Queue": q,
+                    "Interface": agent.interface,
+                    "Penalty": str(configured.get(q, 0)),
+                    "Paused": "false",
+                    "MemberName": agent.id,
+                    "StateInterface": agent.interface,
+                },
+            )
+            if not resp.ok and "already" not in resp.message.lower():
+                raise AmiActionFailed(f"QueueAdd {agent_id} to {q}: {resp.message}")
+        return await self._wait_state(agent_id, lambda s: set(wanted) <= set(s.queues))
+
+    async def logout(self, agent_id: str) -> AgentState:
+        """Remove the agent from every queue Asterisk has it in."""
+        agent = self._agent(agent_id)
+        for q in await self._member_queues(agent):
+            resp = await self._action_checked("QueueRemove", {"Queue": q, "Interface": agent.interface})
+            if not resp.ok and "not there" not in resp.message.lower():
+                raise AmiActionFailed(f"QueueRemove {agent_id} from {q}: {resp.message}")
+        return await self._wait_state(agent_id, lambda s: s.status == "logged_out")
+
+    async def pause(self, agent_id: str, reason: str) -> AgentState:
+        """Pause the agent in all its queues with a configured reason code."""
+        if reason not in self.config.pause_reasons:
+            raise InvalidPauseReason(
+                f"pause reason {reason!r} is not one of {', '.join(self.config.pause_reasons)}"
+            )
+        agent = self._agent(agent_id)
+        resp = await self._action_checked(
+            "QueuePause", {"Interface": agent.interface, "Paused": "true", "Reason": reason}
+        )
+        if not resp.ok:
+            raise Conflict(f"cannot pause agent {agent_id} (logged in?): {resp.message}")
+        return await self._wait_state(
+            agent_id, lambda s: s.reason == reason or s.status in ("on_call", "ringing", "wrap_up")
+        )
+
+    async def unpause(self, agent_id: str) -> AgentState:
+        agent = self._agent(agent_id)
+        resp = await self._action_checked("QueuePause", {"Interface": agent.interface, "Paused": "false"})
+        if not resp.ok:
+            raise Conflict(f"cannot unpause agent {agent_id} (logged in?): {resp.message}")
+        return await self._wait_state(agent_id, lambda s: s.status != "paused")
+
+    async def _action_checked(self, name: str, fields: dict[str, str]) -> AmiResponse:
+        if self._action is None:
+            raise AmiActionFailed(f"AMI is not connected; {name} not sent")
+        resp: AmiResponse = await self._action(
+            name, fields, multi=False, timeout=self.config.action_timeout, check=False
+        )
+        return resp
+
+    async def _member_queues(self, agent: AgentConfig) -> list[str]:
+        resp = await self._send("QueueStatus", {"Member": agent.interface}, multi=True)
+        queues = {
+            e.get("Queue")
+            for e in resp.events
+            if e.name == "QueueMember"
+            and agent_from_member(e.get("Name"), e.get("Location") or e.get("Interface")) == agent.id
+        }
+        return sorted(queues | self.book.queues_of(agent.id))
+
+    async def _wait_state(
+        self, agent_id: str, ok: Callable[[AgentState], bool], timeout: float = 5.0
+    ) -> AgentState:
+        """Wait until Asterisk's events have brought this node's view where the command leads."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            st = self.book.get(agent_id)
+            if st is not None and ok(st):
+                return st
+            if loop.time() > deadline:
+                if st is None:
+                    raise NotFound(f"unknown agent {agent_id!r}")
+                log.warning(
+                    "agent %s: Asterisk's events did not confirm the change in %.0f s", agent_id, timeout
+                )
+                return st
+            await asyncio.sleep(0.02)
+
+    # --- AMI events -------------------------------------------------------------------------------
+
+    async def handle(self, ev: AmiEvent) -> None:
+        if ev.name not in MEMBER_EVENTS:
+            return
+        now = self._now()
+        await self._publish(self.book.apply(ev.name, ev.headers, now))
+        if ev.name == "AgentRingNoAnswer":
+            agent_id = agent_from_member(ev.get("MemberName"), ev.get("Interface"))
+            n = self.config.auto_pause_after_missed
+            if n and self.book.missed_rings(agent_id) >= n and self.settings.agent(agent_id) is not None:
+                self._spawn(self._auto_pause(agent_id), f"acd-auto-pause:{agent_id}")
+
+    async def _auto_pause(self, agent_id: str) -> None:
+        st = self.book.get(agent_id)
+        if st is not None and st.status == "paused":
+            return
+        log.warning("agent %s missed %d rings in a row: pausing", agent_id, self.book.missed_rings(agent_id))
+        await self.pause(agent_id, self.config.auto_pause_reason)
+        self.auto_pauses += 1
+
+    async def on_connected(self) -> None:
+        """After each AMI login: re-sync in the background (the AMI supervisor must not wait on it)."""
+        self._spawn(self._sync(), "acd-agent-sync")
+
+    async def _sync(self) -> None:
+        async with self._sync_lock:
+            if self._wait_booted is not None:
+                await self._wait_booted(60)
+            resp = await self._send("QueueStatus", {}, multi=True)
+            members = [dict(e.headers) for e in resp.events if e.name == "QueueMember"]
+            await self._publish(self.book.resync(members, self._now()))
+            present = {
+                (m.get("Queue", ""), agent_from_member(m.get("Name", ""), m.get("Location", "")))
+                for m in members
+            }
+            for a in self.settings.agents:
+                if not a.logs_in_automatically:
+                    continue
+                missing = [q for q in self._configured_queues(a.id) if (q, a.id) not in present]
+                if missing:
+                    await self.login(a.id, missing)
+            if self.ager is not None:
+                self._resync_waiting(resp.events)
+            self._ready.set()
+            log.info("agent state re-synced: %d queue memberships", len(members))
+
+    def _resync_waiting(self, events: Sequence[AmiEvent]) -> None:
+        """Restart aging schedules for callers already waiting (their wait is in QueueEntry)."""
+        ager = self.ager
+        assert ager is not None
+        live = set()
+        for e in events:
+            if e.name != "QueueEntry":
+                continue
+            channel = e.get("Channel")
+            live.add(channel)
+            if channel in ager.waiting:
+                continue
+            try:
+                waited = float(e.get("Wait") or 0)
+            except ValueError:
+                waited = 0.0
+            ager.caller_joined(e.get("Queue"), channel, self._tier_for_entry(e), waited=waited)
+        for channel in ager.waiting - live:
+            ager.caller_left(channel)
+
+    def _tier_for_entry(self, e: AmiEvent) -> str:
+        return self._tier_of_uniqueid(e.get("Uniqueid")) if self._tier_of_uniqueid else ""
+
+    def attach_aging(self, ager: QueueAger, tier_of_uniqueid: Callable[[str], str]) -> None:
+        """Let the post-connect sync restart aging for callers already waiting."""
+        self.ager = ager
+        self._tier_of_uniqueid = tier_of_uniqueid
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    async def _publish(self, transitions: list[Transition]) -> None:
+        for t in transitions:
+            cur = t.current
+            self._bus.publish(BusEvent("agent.state", "", cur.to_json()))
+            try:
+                await self.store.save(cur)
+            except Exception:
+                log.exception("agent %s: state not saved to the store", cur.agent_id)
+            if not t.status_changed:
+                continue
+            prev = t.previous
+            if prev is not None and self._sessions is not None:
+                row = AgentStateLog(
+                    agent=prev.agent_id,
+                    status=prev.status,
+                    reason=prev.reason,
+                    started=_ts(prev.since),
+                    ended=_ts(cur.since),
+                    seconds=max(0.0, cur.since - prev.since),
+                )
+                try:
+                    self._log_queue.put_nowait(row)
+                except asyncio.QueueFull:
+                    log.error(
+                        "agent state log queue full; a %s period of %s is lost", prev.status, prev.agent_id
+                    )
+            timer = self._wrap_timers.pop(cur.agent_id, None)
+            if timer is not None:
+                timer.cancel()
+            if cur.status == "wrap_up" and t.wrap_up_seconds > 0:
+                self._wrap_timers[cur.agent_id] = asyncio.get_running_loop().call_later(
+                    t.wrap_up_seconds, self._wrap_up_over, cur.agent_id
+                )
+
+    def _wrap_up_over(self, agent_id: str) -> None:
+        self._wrap_timers.pop(agent_id, None)
+        self._spawn(self._publish(self.book.end_wrap_up(agent_id, self._now())), f"acd-wrap:{agent_id}")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %s", task.get_name(), task.exception())
+
+    async def _write_logs(self) -> None:
+        assert self._sessions is not None
+        while True:
+            row = await self._log_queue.get()
+            rows = [row]
+            while not self._log_queue.empty() and len(rows) < 500:
+                rows.append(self._log_queue.get_nowait())
+            try:
+                async with unit_of_work(self._sessions) as s:
+                    s.add_all(rows)
+            except Exception:
+                log.exception("agent state log: %d rows not written", len(rows))
+            finally:
+                for _ in rows:
+                    self._log_queue.task_done()

@@ -1,0 +1,1 @@
+"""The agent's web desktop (screen pop at ring time) and, later, the supervisor's wallboard."""

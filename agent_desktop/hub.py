@@ -1,0 +1,206 @@
+"""PopHub: turns call events into screen pops and delivers each only to the agent it concerns.
+
+On ``call.ringing`` the ringing agent's sockets receive the customer's unified profile (looked up
+once, usually already cached by the IVR's prefetch) together with the IVR path, so by the time the
+agent says "xin chào" the whole customer is on screen. Supervisors receive every call event.
+Every profile delivered is written to the audit log. The last pop per agent is kept so a desktop
+that reconnects while the call still rings catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from core.bus import BusEvent, EventBus
+
+log = logging.getLogger(__name__)
+
+ProfileLookup = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+AuditWriter = Callable[[str, str, str, str], Awaitable[None]]
+
+
+class Socket(Protocol):
+    async def send_str(self, data: str) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+@dataclass(eq=False)  # identity hashing: each socket is its own connection
+class _Conn:
+    agent_id: str
+    role: str
+    socket: Socket
+
+
+class PopHub:
+    def __init__(self, lookup: ProfileLookup, audit: AuditWriter) -> None:
+        self._lookup = lookup
+        self._audit = audit
+        self._conns: dict[str, set[_Conn]] = defaultdict(set)
+        self._supervisors: set[_Conn] = set()
+        self._ringing: dict[str, dict[str, Any]] = {}  # agent id -> current pop frame
+        # Pops run concurrently (a profile lookup must not delay the next caller's pop); later
+        # events of the same call wait for that call's pop, so "answered" never overtakes "pop".
+        self._pops: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.delivered = 0
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe("call.", self.on_call_event, name="pop-hub")
+
+    # --- connections -------------------------------------------------------------------------
+
+    async def connect(self, agent_id: str, role: str, socket: Socket) -> Callable[[], None]:
+        conn = _Conn(agent_id, role, socket)
+        if role in ("supervisor", "admin"):
+            self._supervisors.add(conn)
+        self._conns[agent_id].add(conn)
+        pending = self._ringing.get(agent_id)
+        if pending is not None:
+            await self._send(conn, {**pending, "catch_up": True})
+
+        def disconnect() -> None:
+            self._conns[agent_id].discard(conn)
+            self._supervisors.discard(conn)
+
+        return disconnect
+
+    def connected_agents(self) -> list[str]:
+        return [a for a, c in self._conns.items() if c]
+
+    async def _send(self, conn: _Conn, frame: dict[str, Any]) -> None:
+        if conn.socket.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.socket.send_str(json.dumps(frame, ensure_ascii=False, default=str))
+
+    async def _to_agent(self, agent_id: str, frame: dict[str, Any]) -> int:
+        conns = list(self._conns.get(agent_id, ()))
+        await asyncio.gather(*(self._send(c, frame) for c in conns))
+        return len(conns)
+
+    async def _to_supervisors(self, frame: dict[str, Any], skip_agent: str = "") -> None:
+        targets = [c for c in self._supervisors if c.agent_id != skip_agent]
+        await asyncio.gather(*(self._send(c, frame) for c in targets))
+
+    async def send_supervisors(self, frame: dict[str, Any]) -> None:
+        """Every supervisor's sockets (the wallboard's snapshots)."""
+        await self._to_supervisors(frame)
+
+    async def send_agent(self, agent_id: str, frame: dict[str, Any]) -> int:
+        return await self._to_agent(agent_id, frame)
+
+    # --- call events ---------------------------------------------------------------------------
+
+    async def on_call_event(self, ev: BusEvent) -> None:
+        kind = ev.type.removeprefix("call.")
+        d = ev.data
+        pending = self._pops.get(ev.call_id)
+        if kind == "ringing":
+            task = asyncio.get_running_loop().create_task(self._pop(ev, pending), name=f"pop:{ev.call_id}")
+            self._pops[ev.call_id] = task
+            task.add_done_callback(functools.partial(self._pop_done, ev.call_id))
+            return
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+        agent = d.get("ringing_agent") or d.get("agent_id") or ""
+        frame = {"type": kind, "call_id": ev.call_id, "agent_id": agent, "ts": ev.ts}
+        if kind == "ring_noanswer":
+            self._ringing.pop(agent, None)
+            frame["type"] = "retract"
+        elif kind in ("answered", "ended", "abandoned"):
+            for a, pop in list(self._ringing.items()):
+                if pop["call_id"] == ev.call_id:
+                    self._ringing.pop(a, None)
+            if kind == "ended":
+                frame["disposition"] = d.get("disposition", "")
+        if agent and kind in ("retract", "ring_noanswer", "answered", "ended"):
+            await self._to_agent(agent, frame)
+        await self._to_supervisors({**frame, "call": _call_summary(d)}, skip_agent="")
+
+    def _pop_done(self, call_id: str, task: asyncio.Task[None]) -> None:
+        if self._pops.get(call_id) is task:
+            del self._pops[call_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("pop for call %s failed", call_id, exc_info=task.exception())
+
+    def _in_background(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("pop hub background task failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Wait for pops and audit writes still in flight (shutdown, tests)."""
+        await asyncio.gather(*self._pops.values(), *self._background, return_exceptions=True)
+
+    async def _pop(self, ev: BusEvent, before: asyncio.Task[None] | None = None) -> None:
+        if before is not None:  # the same call rang another agent just before: keep their order
+            with contextlib.suppress(Exception):
+                await before
+        d = ev.data
+        agent = d.get("ringing_agent", "")
+        started = time.monotonic()
+        profile: dict[str, Any] | None
+        try:
+            profile = await self._lookup(d)
+        except Exception:
+            log.exception("profile lookup failed for call %s; popping what the IVR learned", ev.call_id)
+            profile = None
+        frame = {
+            "type": "pop",
+            "call_id": ev.call_id,
+            "agent_id": agent,
+            "queue": d.get("queue", ""),
+            "caller_number": d.get("caller_number", ""),
+            "ivr_path": d.get("ivr_path", []),
+            "ivr_path_text": d.get("ivr_path_text", ""),
+            "language": d.get("language", ""),
+            "tier": d.get("tier", ""),
+            "customer": profile,
+            "lookup_ms": round((time.monotonic() - started) * 1000, 2),
+            "event_ts": ev.ts,
+        }
+        self._ringing[agent] = frame
+        sent = await self._to_agent(agent, frame)
+        self.delivered += sent
+        await self._to_supervisors(
+            {"type": "ringing", "call_id": ev.call_id, "agent_id": agent, "call": _call_summary(d)}
+        )
+        if profile is not None and sent:
+            # Off the pop's path: the next caller's pop does not wait for this database write.
+            self._in_background(
+                self._audit(agent, "profile.pop", "customer", str(profile.get("customer_id", "")))
+            )
+
+
+def _call_summary(d: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "caller_number",
+        "queue",
+        "tier",
+        "acd_tier",
+        "agent_id",
+        "queued_at",
+        "answered_at",
+        "ivr_path_text",
+        "customer_id",
+        "disposition",
+    )
+    return {k: d.get(k) for k in keys}

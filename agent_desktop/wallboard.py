@@ -1,0 +1,318 @@
+"""The supervisor's wallboard: live queue, tier and agent figures, driven by bus events only.
+
+Nothing here polls Asterisk (no QueueStatus): the figures are folded from the ``call.*`` events the
+tracker publishes and the ``agent.state`` events of the agent-state service, and seeded at start
+from today's rows of the ``calls`` table. Every change schedules one coalesced ``wallboard`` frame
+to the supervisors' websockets.
+
+Definitions (also served in each snapshot as ``definitions``):
+
+* a call is counted in the day (Asia/Ho_Chi_Minh) and half-hour in which it **entered the queue**;
+* ``answered``: an agent connected; ``abandoned``: the caller left the queue unanswered;
+* ``sl`` (service level) = answered within the target / (answered + abandoned); the target is
+  ``desktop.queue_sl_seconds`` per queue and the tier's own ``acd.tiers[].target_seconds`` per tier;
+* ``asa`` = mean wait of answered calls (queue entry → answer), seconds;
+* ``aht`` = mean talk time (answer → hang-up) of answered calls that ended; wrap-up is not included;
+* ``waiting``/``longest_wait``: callers in queue now, and how long the first of them has waited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core.bus import BusEvent, EventBus
+
+log = logging.getLogger(__name__)
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+DEFINITIONS = {
+    "sl": "answered within target / (answered + abandoned)",
+    "asa": "mean wait of answered calls (queue entry to answer), seconds",
+    "aht": "mean talk time (answer to hang-up) of answered calls that ended, seconds; wrap-up excluded",
+    "day": "calls counted by the time they entered the queue, Asia/Ho_Chi_Minh",
+}
+
+
+def local_day(ts: float) -> date:
+    return datetime.fromtimestamp(ts, VN).date()
+
+
+def day_start(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=VN).timestamp()
+
+
+@dataclass
+class QueuedCall:
+    """One call that entered a queue today."""
+
+    call_id: str
+    queue: str
+    tier: str
+    queued_at: float
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agent_id: str = ""
+
+    @property
+    def waiting(self) -> bool:
+        return self.answered_at is None and self.ended_at is None
+
+    @property
+    def abandoned(self) -> bool:
+        return self.answered_at is None and self.ended_at is not None
+
+
+@dataclass
+class Figures:
+    waiting: int = 0
+    longest_wait: float = 0.0
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    answered_in_sl: int = 0
+    sl_target: float = 0.0
+    _waits: list[float] = field(default_factory=list)
+    _talks: list[float] = field(default_factory=list)
+
+    def add(self, c: QueuedCall, now: float) -> None:
+        self.offered += 1
+        if c.waiting:
+            self.waiting += 1
+            self.longest_wait = max(self.longest_wait, now - c.queued_at)
+        elif c.answered_at is not None:
+            self.answered += 1
+            wait = c.answered_at - c.queued_at
+            self._waits.append(wait)
+            if wait <= self.sl_target:
+                self.answered_in_sl += 1
+            if c.ended_at is not None:
+                self._talks.append(c.ended_at - c.answered_at)
+        else:
+            self.abandoned += 1
+
+    def to_json(self) -> dict[str, Any]:
+        handled = self.answered + self.abandoned
+        return {
+            "waiting": self.waiting,
+            "longest_wait": round(self.longest_wait, 1),
+            "offered": self.offered,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "answered_in_sl": self.answered_in_sl,
+            "sl_target": self.sl_target,
+            "sl": round(self.answered_in_sl / handled, 4) if handled else None,
+            "asa": round(sum(self._waits) / len(self._waits), 2) if self._waits else None,
+            "aht": round(sum(self._talks) / len(self._talks), 2) if self._talks else None,
+        }
+
+
+def compute(
+    calls: Iterable[QueuedCall],
+    now: float,
+    queue_sl: float,
+    tier_sl: dict[str, float],
+    *,
+    queues: Iterable[str] = (),
+    tiers: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Per-queue, per-tier and per-half-hour figures for ``calls`` (pure: the tests call it too)."""
+    by_queue: dict[str, Figures] = {q: Figures(sl_target=queue_sl) for q in queues}
+    by_tier: dict[str, Figures] = {t: Figures(sl_target=tier_sl.get(t, queue_sl)) for t in tiers}
+    halves: dict[str, Figures] = {}
+    for c in calls:
+        by_queue.setdefault(c.queue, Figures(sl_target=queue_sl)).add(c, now)
+        tier = c.tier or "standard"
+        by_tier.setdefault(tier, Figures(sl_target=tier_sl.get(tier, queue_sl))).add(c, now)
+        t = datetime.fromtimestamp(c.queued_at, VN)
+        slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
+        halves.setdefault(slot, Figures(sl_target=queue_sl)).add(c, now)
+    return {
+        "queues": [{"name": q, **f.to_json()} for q, f in by_queue.items()],
+        "tiers": [{"name": t, **f.to_json()} for t, f in by_tier.items()],
+        "halfhours": [{"slot": s, **halves[s].to_json()} for s in sorted(halves)],
+    }
+
+
+def _epoch(v: Any) -> float | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=UTC)).timestamp()
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        with contextlib.suppress(ValueError):
+            return _epoch(datetime.fromisoformat(str(v)))
+    return None
+
+
+class Wallboard:
+    """Folds bus events into today's figures and pushes a snapshot to supervisors on every change."""
+
+    def __init__(
+        self,
+        push: Callable[[dict[str, Any]], Awaitable[None]],
+        *,
+        queues: dict[str, str],
+        agents: dict[str, str],
+        queue_sl: float,
+        tier_sl: dict[str, float],
+        coalesce: float = 0.2,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._push = push
+        self.queue_labels = queues
+        self.agent_names = agents
+        self.queue_sl = queue_sl
+        self.tier_sl = tier_sl
+        self.coalesce = coalesce
+        self._now = now
+        self.day = local_day(now())
+        self.calls: dict[str, QueuedCall] = {}
+        # agent id -> {"status", "reason", "since", "queues"} from agent.state; "on_call" from call events.
+        self.agents: dict[str, dict[str, Any]] = {
+            a: {"status": "unknown", "reason": "", "since": None, "queues": [], "on_call": ""} for a in agents
+        }
+        self._pending: asyncio.TimerHandle | None = None
+        self._push_task: asyncio.Task[None] | None = None
+        self.pushes = 0
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe("call.", self.on_call_event, name="wallboard-calls")
+        bus.subscribe("agent.state", self.on_agent_state, name="wallboard-agents")
+
+    def seed(self, rows: Iterable[QueuedCall]) -> None:
+        """Today's finished calls from the ``calls`` table (start-up)."""
+        for r in rows:
+            if local_day(r.queued_at) == self.day:
+                self.calls.setdefault(r.call_id, r)
+
+    def _roll_day(self) -> None:
+        today = local_day(self._now())
+        if today != self.day:
+            self.day = today
+            self.calls = {k: c for k, c in self.calls.items() if c.waiting}
+
+    # --- events -------------------------------------------------------------------------------
+
+    async def on_call_event(self, ev: BusEvent) -> None:
+        self._roll_day()
+        kind = ev.type.removeprefix("call.")
+        d = ev.data
+        c = self.calls.get(ev.call_id)
+        if kind == "queued":
+            queued = _epoch(d.get("queued_at")) or ev.ts
+            tier = str(d.get("acd_tier") or "")
+            if c is None or not c.waiting:  # a transfer back into a queue starts a new offer
+                self.calls[ev.call_id] = QueuedCall(ev.call_id, str(d.get("queue", "")), tier, queued)
+            else:
+                c.queue, c.tier = str(d.get("queue", "")) or c.queue, tier or c.tier
+        elif kind == "ivr" and c is not None and c.waiting and d.get("acd_tier"):
+            c.tier = str(d["acd_tier"])
+        elif kind == "answered" and c is not None:
+            c.answered_at = _epoch(d.get("answered_at")) or ev.ts
+            c.agent_id = str(d.get("agent_id", ""))
+            if c.agent_id in self.agents:
+                self.agents[c.agent_id]["on_call"] = ev.call_id
+        elif kind in ("abandoned", "ended") and c is not None:
+            if c.ended_at is None:
+                c.ended_at = _epoch(d.get("ended_at")) or ev.ts
+            for a in self.agents.values():
+                if a["on_call"] == ev.call_id:
+                    a["on_call"] = ""
+        else:
+            return
+        self.schedule()
+
+    async def on_agent_state(self, ev: BusEvent) -> None:
+        if self.set_agent(ev.data, ev.ts):
+            self.schedule()
+
+    def set_agent(self, d: dict[str, Any], ts: float | None = None) -> bool:
+        """Fold one ``AgentState.to_json()`` (event or start-up snapshot)."""
+        agent = str(d.get("agent_id", ""))
+        if not agent:
+            return False
+        a = self.agents.setdefault(
+            agent, {"status": "unknown", "reason": "", "since": None, "queues": [], "on_call": ""}
+        )
+        a["status"] = str(d.get("status", "unknown"))
+        a["reason"] = str(d.get("reason") or "")
+        a["since"] = _epoch(d.get("since")) or ts or self._now()
+        a["queues"] = list(d.get("queues") or [])
+        return True
+
+    # --- snapshots ----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        now = self._now()
+        figs = compute(
+            self.calls.values(),
+            now,
+            self.queue_sl,
+            self.tier_sl,
+            queues=self.queue_labels,
+            tiers=self.tier_sl,
+        )
+        for q in figs["queues"]:
+            q["label"] = self.queue_labels.get(q["name"], q["name"])
+        agents = []
+        for agent_id, a in sorted(self.agents.items()):
+            since = a["since"]
+            agents.append(
+                {
+                    "agent_id": agent_id,
+                    "name": self.agent_names.get(agent_id, agent_id),
+                    "status": a["status"],
+                    "reason": a["reason"],
+                    "since": since,
+                    "in_state_seconds": round(now - since, 1) if since else None,
+                    "queues": a["queues"],
+                    "on_call": a["on_call"],
+                }
+            )
+        return {
+            "type": "wallboard",
+            "at": now,
+            "day": self.day.isoformat(),
+            "definitions": DEFINITIONS,
+            **figs,
+            "agents": agents,
+        }
+
+    def schedule(self) -> None:
+        """Coalesce bursts: at most one push per ``coalesce`` window, the first within that window."""
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(self.coalesce, self._fire)
+
+    def _fire(self) -> None:
+        self._pending = None
+        self._push_task = asyncio.get_running_loop().create_task(self._do_push())
+
+    async def _do_push(self) -> None:
+        try:
+            await self._push(self.snapshot())
+            self.pushes += 1
+        except Exception:
+            log.exception("wallboard push failed")
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+
+def today_bounds(now: float | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of today in Asia/Ho_Chi_Minh, as aware datetimes (for queries on ``calls``)."""
+    start = datetime.fromtimestamp(day_start(local_day(now or time.time())), UTC)
+    return start, start + timedelta(days=1)

@@ -1,0 +1,1 @@
+"""Asterisk configuration rendered from config.yaml, and the local Asterisk sandbox scripts."""

@@ -1,0 +1,91 @@
+"""Render Asterisk's *.conf files from the validated Settings with jinja2.
+
+``tongdai asterisk-conf render DIR`` writes them; ``tongdai asterisk-conf reload`` asks a running
+Asterisk to reload (over AMI, or through the sandbox CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jinja2
+
+from core.config import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Events tongdai consumes (plus FullyBooted, which the include-only filter must let through).
+AMI_EVENTS = (
+    "FullyBooted",
+    "Newchannel",
+    "Hangup",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentRingNoAnswer",
+    "AgentConnect",
+    "AgentComplete",
+    "AgentDump",
+    "QueueMemberStatus",
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
+    "QueueMemberPause",
+    "QueueMemberPenalty",
+    "Cdr",
+    "MixMonitorStart",
+    "MixMonitorStop",
+    "UserEvent",
+    "OriginateResponse",
+    "Reload",
+    "Shutdown",
+)
+
+FILES = (
+    "asterisk.conf",
+    "modules.conf",
+    "logger.conf",
+    "manager.conf",
+    "extensions.conf",
+    "queues.conf",
+    "pjsip.conf",
+    "rtp.conf",
+    "cdr.conf",
+    "cdr_manager.conf",
+    "cdr_custom.conf",
+    "cel.conf",
+    "musiconhold.conf",
+)
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render_all(settings: Settings) -> dict[str, str]:
+    """Return {file name: content} for every Asterisk config file tongdai owns."""
+    env = _env()
+    agents = {a.id: a for a in settings.agents}
+    sl = min((t.target_seconds for t in settings.acd.tiers), default=60)
+    ctx = {"s": settings, "events": AMI_EVENTS, "agents": agents, "sl_seconds": int(sl)}
+    return {name: env.get_template(name + ".j2").render(**ctx) for name in FILES}
+
+
+def write_all(settings: Settings, out_dir: Path) -> list[Path]:
+    """Write the rendered files; manager.conf and pjsip.conf hold secrets, so they are 0600."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_all(settings).items():
+        path = out_dir / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o600 if name in ("manager.conf", "pjsip.conf") else 0o644)
+        tmp.replace(path)
+        written.append(path)
+    return written

@@ -1,0 +1,312 @@
+"""CDR ingestion that loses nothing.
+
+CDRs arrive as AMI ``Cdr`` events (``cdr.posted`` on the bus). Each is stored once, keyed on
+(system name, uniqueid, sequence), so a replay or a reconciliation never duplicates a row. When the
+database is unreachable the CDR is appended to a spool file (one JSON line each, fsynced) and
+drained when the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import json
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.models import CdrRecord, RatedCall
+from billing.rating import CallToRate, RatedLine, Rater, UnratableCall
+from core.bus import BusEvent, EventBus
+from core.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Columns of the CSV that cdr_custom writes (asterisk_conf/templates/cdr_custom.conf.j2), named like
+# the AMI Cdr event's headers so both paths share one parser.
+CSV_COLUMNS = (
+    "UniqueID", "LinkedID", "Sequence", "Source", "Destination", "DestinationContext", "CallerID",
+    "Channel", "DestinationChannel", "LastApplication", "LastData", "StartTime", "AnswerTime", "EndTime",
+    "Duration", "BillableSeconds", "BillableSecondsExact", "Disposition", "AccountCode", "UserField",
+    "Recording", "Dialled",
+)  # fmt: skip
+
+
+class CdrConfig(BaseModel):
+    """config.yaml section ``cdr:``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Asterisk's own CDR file (cdr_custom), read at start so calls that ended while the bridge was
+    # down are recovered.
+    csv_path: Path = Path("/var/log/asterisk/cdr-custom/tongdai.csv")
+
+
+def _time(v: str) -> datetime | None:
+    v = (v or "").strip()
+    if not v:
+        return None
+    # cdr_manager formats "%Y-%m-%d %T" in Asterisk's local time; the sandbox and our
+    # deployments run Asterisk in UTC.
+    return datetime.strptime(v, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+def _int(v: str | None) -> int:
+    try:
+        return int(float(v or 0))
+    except ValueError:
+        return 0
+
+
+def cdr_from_ami(h: Mapping[str, str], default_system: str) -> CdrRecord:
+    """Build a CdrRecord from a Cdr event's headers (cdr_manager.conf maps LinkedID/Sequence)."""
+    uniqueid = h.get("UniqueID", "")
+    system = uniqueid.rsplit("-", 1)[0] if "-" in uniqueid else default_system
+    exact = h.get("BillableSecondsExact", "")
+    start = _time(h.get("StartTime", "")) or datetime.now(UTC)
+    return CdrRecord(
+        system_name=system,
+        uniqueid=uniqueid,
+        sequence=_int(h.get("Sequence")),
+        linkedid=h.get("LinkedID", "") or uniqueid,
+        src=h.get("Source", ""),
+        dst=h.get("Destination", ""),
+        dcontext=h.get("DestinationContext", ""),
+        clid=h.get("CallerID", ""),
+        channel=h.get("Channel", ""),
+        dstchannel=h.get("DestinationChannel", ""),
+        lastapp=h.get("LastApplication", ""),
+        lastdata=h.get("LastData", ""),
+        start=start,
+        answer=_time(h.get("AnswerTime", "")),
+        end=_time(h.get("EndTime", "")),
+        duration=_int(h.get("Duration")),
+        billsec=_int(h.get("BillableSeconds")),
+        billsec_exact=float(exact) if exact.replace(".", "", 1).isdigit() else None,
+        disposition=h.get("Disposition", ""),
+        accountcode=h.get("AccountCode", ""),
+        userfield=h.get("UserField", ""),
+        recording=h.get("Recording", ""),
+        dialled=h.get("Dialled", ""),
+    )
+
+
+def _read_csv(path: Path) -> list[dict[str, str]] | None:
+    if not path.is_file():
+        return None
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return [dict(zip(CSV_COLUMNS, r, strict=False)) for r in csv.reader(f) if r]
+
+
+def call_to_rate(cdr: CdrRecord) -> CallToRate | None:
+    """The billing view of a CDR: only the hotline leg (it carries the dialled number) is billed."""
+    if not cdr.dialled:
+        return None
+    answered = cdr.disposition == "ANSWERED" and cdr.answer is not None
+    seconds = cdr.billsec_exact if cdr.billsec_exact is not None else float(cdr.billsec)
+    return CallToRate(
+        call_id=cdr.linkedid,
+        direction="inbound",
+        caller=cdr.src,
+        callee=cdr.dialled,
+        start=cdr.answer or cdr.start,
+        answered_seconds=seconds if answered else 0.0,
+        answered=answered,
+    )
+
+
+def rated_row(cdr_id: int, line: RatedLine) -> RatedCall:
+    return RatedCall(
+        cdr_id=cdr_id,
+        call_id=line.call_id,
+        account=line.account,
+        direction=line.call.direction,
+        caller=line.call.caller,
+        callee=line.call.callee,
+        answered_at=line.call.start,
+        plan_id=line.plan_id,
+        destination=line.destination,
+        prefix=line.prefix,
+        charged_party=line.charged_party,
+        band=line.band,
+        exact_us=line.exact_us,
+        billed_seconds=line.billed_seconds,
+        blocks=line.blocks,
+        amount=line.amount,
+        vat=line.vat,
+        total=line.total,
+        explanation=line.explanation(),
+        rated_at=datetime.now(UTC),
+    )
+
+
+class CdrIngest:
+    """Stores CDRs idempotently; spools them to disk while the database is down."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        spool_dir: Path,
+        system_name: str,
+        rater: Rater | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._rater = rater
+        self.unratable = 0
+        self._spool = spool_dir / "cdr-spool.jsonl"
+        spool_dir.mkdir(parents=True, exist_ok=True)
+        self._system = system_name
+        self._lock = asyncio.Lock()
+        self.stored = 0
+        self.duplicates = 0
+        self.spooled = 0
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe("cdr.posted", self.on_cdr, name="cdr-ingest")
+
+    async def on_cdr(self, ev: BusEvent) -> None:
+        await self.ingest(ev.data)
+
+    async def ingest(self, headers: Mapping[str, str], source: str = "ami") -> bool:
+        """Store one CDR; return False if it was already stored. Spools instead of failing."""
+        async with self._lock:
+            if self._spool.exists():
+                await self._drain_locked()
+            try:
+                return await self._store(headers, source)
+            except (OperationalError, OSError, ConnectionError) as err:
+                self._append_spool(headers, source, err)
+                return True
+
+    async def _store(self, headers: Mapping[str, str], source: str) -> bool:
+        rec = cdr_from_ami(headers, self._system)
+        rec.source = source
+        try:
+            async with unit_of_work(self._sessions) as s:
+                s.add(rec)
+                await s.flush()
+                self._rate_into(s, rec)
+        except IntegrityError:
+            self.duplicates += 1
+            return False
+        self.stored += 1
+        return True
+
+    def _rate_into(self, s: AsyncSession, rec: CdrRecord) -> None:
+        if self._rater is None:
+            return
+        call = call_to_rate(rec)
+        if call is None:
+            return
+        try:
+            s.add(rated_row(rec.id, self._rater.rate(call)))
+        except UnratableCall as err:
+            # Kept as a CDR without a price: it shows up in `tongdai billing rerate` once a tariff covers it.
+            self.unratable += 1
+            log.error("CDR %s not rated: %s", rec.uniqueid, err)
+
+    async def reconcile_csv(self, path: Path) -> int:
+        """Store every CDR in Asterisk's CSV that we do not have yet; return how many were recovered."""
+        rows = await asyncio.to_thread(_read_csv, path)
+        if rows is None:
+            log.info("no CDR CSV at %s: nothing to reconcile", path)
+            return 0
+        have: set[tuple[str, int]] = set()
+        keys = [(r.get("UniqueID", ""), _int(r.get("Sequence"))) for r in rows]
+        async with self._sessions() as s:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                found = await s.execute(
+                    select(CdrRecord.uniqueid, CdrRecord.sequence).where(
+                        tuple_(CdrRecord.uniqueid, CdrRecord.sequence).in_(chunk)
+                    )
+                )
+                have.update((u, q) for u, q in found)
+        recovered = 0
+        for row, key in zip(rows, keys, strict=True):
+            if key in have:
+                continue
+            if await self.ingest(row, source="csv"):
+                recovered += 1
+            have.add(key)
+        if recovered:
+            log.warning("recovered %d CDRs from %s that ended while the bridge was away", recovered, path)
+        return recovered
+
+    async def rerate(self, rater: Rater, since: datetime, until: datetime) -> int:
+        """Re-rate every billing CDR answered or started in [since, until) with ``rater``."""
+        n = 0
+        async with unit_of_work(self._sessions) as s:
+            cdrs = list(
+                await s.scalars(select(CdrRecord).where(CdrRecord.start >= since, CdrRecord.start < until))
+            )
+            ids = [c.id for c in cdrs]
+            for i in range(0, len(ids), 500):
+                old = await s.scalars(select(RatedCall).where(RatedCall.cdr_id.in_(ids[i : i + 500])))
+                for row in old:
+                    await s.delete(row)
+            await s.flush()
+            for c in cdrs:
+                call = call_to_rate(c)
+                if call is None:
+                    continue
+                try:
+                    s.add(rated_row(c.id, rater.rate(call)))
+                    n += 1
+                except UnratableCall as err:
+                    log.error("CDR %s still not rated: %s", c.uniqueid, err)
+        return n
+
+    def _append_spool(self, headers: Mapping[str, str], source: str, err: BaseException) -> None:
+        log.error(
+            "database unavailable (%s): CDR %s spooled to %s", err, headers.get("UniqueID"), self._spool
+        )
+        line = json.dumps({"source": source, "headers": dict(headers)}, ensure_ascii=False) + "\n"
+        with open(self._spool, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+        self.spooled += 1
+
+    async def drain_spool(self) -> int:
+        async with self._lock:
+            return await self._drain_locked()
+
+    async def _drain_locked(self) -> int:
+        """Move spooled CDRs into the database; keep the spool if the database is still down."""
+        if not self._spool.exists():
+            return 0
+        lines = self._spool.read_text(encoding="utf-8").splitlines()
+        done = 0
+        try:
+            for line in lines:
+                item: dict[str, Any] = json.loads(line)
+                await self._store(item["headers"], item.get("source", "ami"))
+                done += 1
+        except (OperationalError, OSError, ConnectionError, SQLAlchemyError) as err:
+            log.warning("CDR spool drain stopped after %d of %d: %s", done, len(lines), err)
+            rest = lines[done:]
+            tmp = self._spool.with_suffix(".tmp")
+            tmp.write_text("".join(r + "\n" for r in rest), encoding="utf-8")
+            tmp.replace(self._spool)
+            return done
+        with contextlib.suppress(FileNotFoundError):
+            self._spool.unlink()
+        log.info("CDR spool drained: %d records", done)
+        return done
+
+    async def for_call(self, linkedid: str) -> list[CdrRecord]:
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(CdrRecord).where(CdrRecord.linkedid == linkedid).order_by(CdrRecord.id)
+            )
+            return list(rows)

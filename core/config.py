@@ -1,0 +1,342 @@
+"""config.yaml: one validated description of the whole deployment.
+
+Loading is ``yaml.safe_load`` → environment overrides (secrets) → pydantic validation. Any problem is
+raised as one :class:`ConfigError` listing every bad key by dotted path with its line in the file, so
+the service refuses to start rather than half-start.
+
+Environment overrides: ``TONGDAI__ASTERISK__AMI__SECRET=...`` sets ``asterisk.ami.secret`` (double
+underscore separates levels). They are meant for secrets; any scalar key may be overridden.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from acd.policy import AcdPolicyConfig
+from agent_desktop.config import DesktopConfig
+from billing.cdr import CdrConfig
+from billing.tariffs import BillingConfig
+from core.errors import ConfigError
+from crm_bridge.config import CrmConfig
+from ivr.config import IvrConfig
+from recordings.config import RecordingsConfig
+
+ENV_PREFIX = "TONGDAI__"
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeConfig(Section):
+    name: str = "tongdai-1"
+    data_dir: Path = Path("var")
+
+
+class HotlineConfig(Section):
+    numbers: list[str] = Field(min_length=1)
+    # Calls to these numbers enter the IVR; the first one is what the demo dials.
+
+    @field_validator("numbers")
+    @classmethod
+    def _digits(cls, v: list[str]) -> list[str]:
+        for n in v:
+            if not re.fullmatch(r"[0-9]{3,15}", n):
+                raise ValueError(f"hotline number {n!r} must be 3-15 digits")
+        return v
+
+
+class AmiConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "tongdai"
+    secret: SecretStr
+    # Allowed to connect to AMI (manager.conf permit); loopback by default.
+    permit: list[str] = ["127.0.0.1/255.255.255.255"]
+    ping_interval: float = Field(5.0, gt=0)
+    ping_timeout: float = Field(3.0, gt=0)
+    action_timeout: float = Field(5.0, gt=0)
+    reconnect_min: float = Field(0.5, gt=0)
+    reconnect_max: float = Field(30.0, gt=0)
+
+
+class AgiConfig(Section):
+    bind: str = "127.0.0.1"
+    port: int = Field(4573, ge=0, le=65535)
+    # The address Asterisk dials (agi://host:port/...); differs from bind behind NAT.
+    advertise_host: str = "127.0.0.1"
+    allowed_peers: list[str] = ["127.0.0.1", "::1"]
+    header_timeout: float = Field(2.0, gt=0)
+    max_header_bytes: int = Field(16384, ge=1024)
+    command_timeout: float = Field(30.0, gt=0)
+    # No database or CRM work may hold a caller longer than this; past it the call goes to the default queue.
+    decision_budget: float = Field(1.5, gt=0)
+
+    @field_validator("allowed_peers")
+    @classmethod
+    def _ips(cls, v: list[str]) -> list[str]:
+        for p in v:
+            ipaddress.ip_network(p, strict=False)
+        return v
+
+
+class SipConfig(Section):
+    port: int = Field(5060, ge=1, le=65535)
+    bind: str = "127.0.0.1"
+
+
+class AsteriskConfig(Section):
+    system_name: str = Field("tongdai-ast1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    ami: AmiConfig
+    agi: AgiConfig = AgiConfig()
+    sip: SipConfig = SipConfig()
+    # Where `tongdai asterisk-conf render` writes by default.
+    config_dir: Path = Path("/etc/asterisk")
+    record_calls: bool = True
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite+aiosqlite:///var/tongdai.db"
+
+    @field_validator("url")
+    @classmethod
+    def _driver(cls, v: str) -> str:
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return v
+
+
+class RedisConfig(Section):
+    url: str | None = None  # optional on one node; carries events between processes when set
+    channel: str = "tongdai.events"
+
+
+class WebConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # Browser origin(s) the desktop is served from; websocket upgrades from any other Origin are refused.
+    allowed_origins: list[str] = ["http://127.0.0.1:8080", "http://localhost:8080"]
+    session_secret: SecretStr
+    secure_cookies: bool = False  # set true behind HTTPS
+    language: Literal["vi", "en"] = "vi"
+
+
+class QueueMember(Section):
+    agent: str
+    penalty: int = Field(0, ge=0, le=100)
+
+
+class QueueConfig(Section):
+    name: str
+    label: str = ""
+    skill: str = ""
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear", "wrandom"] = (
+        "rrmemory"
+    )
+    ring_timeout: int = Field(15, ge=1, le=300)
+    wrapup: int = Field(5, ge=0, le=600)
+    max_wait: int = Field(600, ge=10)
+    members: list[QueueMember] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("queue names are lower-case letters, digits, '-' and '_'")
+        if v == "general":  # queues.conf's [general] section holds settings, not a queue
+            raise ValueError("'general' is reserved by Asterisk's queues.conf; choose another name")
+        return v
+
+
+class AgentConfig(Section):
+    id: str = Field(pattern=r"^[0-9]{3,6}$")  # also the agent's extension
+    name: str
+    role: Literal["agent", "supervisor", "admin"] = "agent"
+    # scrypt hash made by `tongdai hash-password`; may come from the environment.
+    password_hash: SecretStr
+    # How Asterisk reaches the agent: "pjsip" (a phone registered as the agent id) or "local" (simulated).
+    phone: Literal["pjsip", "local"] = "pjsip"
+    sip_secret: SecretStr | None = None
+    # Logged in to its configured queues by the bridge after every AMI connect (acd/agents.py).
+    # Unset: yes for simulated ("local") agents, no for real phones (they log in from the desktop).
+    auto_login: bool | None = None
+
+    @property
+    def logs_in_automatically(self) -> bool:
+        return self.auto_login if self.auto_login is not None else self.phone == "local"
+
+    @property
+    def interface(self) -> str:
+        if self.phone == "local":
+            return f"Local/{self.id}@tongdai-agents/n"
+        return f"PJSIP/{self.id}"
+
+
+class Settings(Section):
+    node: NodeConfig = NodeConfig()
+    hotline: HotlineConfig
+    asterisk: AsteriskConfig
+    database: DatabaseConfig = DatabaseConfig()
+    redis: RedisConfig = RedisConfig()
+    web: WebConfig
+    queues: list[QueueConfig] = Field(min_length=1)
+    default_queue: str
+    agents: list[AgentConfig] = []
+    # crm tier (crm_bridge) → ACD tier (acd): whom the queue serves first.
+    tier_map: dict[str, str] = {"large": "vip", "sme": "gold", "other": "standard", "standard": "standard"}
+    acd: AcdPolicyConfig = AcdPolicyConfig()
+    crm: CrmConfig = CrmConfig()
+    ivr: IvrConfig
+    billing: BillingConfig = BillingConfig()
+    cdr: CdrConfig = CdrConfig()
+    recordings: RecordingsConfig = RecordingsConfig()
+    desktop: DesktopConfig = DesktopConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        queues = {q.name for q in self.queues}
+        agents = {a.id for a in self.agents}
+        problems: list[str] = []
+        if len(queues) != len(self.queues):
+            problems.append("queues: queue names must be unique")
+        if len(agents) != len(self.agents):
+            problems.append("agents: agent ids must be unique")
+        if self.default_queue not in queues:
+            problems.append(f"default_queue: {self.default_queue!r} is not a queue in 'queues'")
+        for i, q in enumerate(self.queues):
+            for j, m in enumerate(q.members):
+                if m.agent not in agents:
+                    problems.append(f"queues.{i}.members.{j}.agent: unknown agent {m.agent!r}")
+        acd_tiers = {t.name for t in self.acd.tiers}
+        for crm_tier, acd_tier in self.tier_map.items():
+            if acd_tier not in acd_tiers:
+                problems.append(f"tier_map.{crm_tier}: {acd_tier!r} is not a tier in acd.tiers")
+        for ref in self.ivr.transfer_queues():
+            if ref not in queues:
+                problems.append(f"ivr: transfers to unknown queue {ref!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def queue(self, name: str) -> QueueConfig:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        raise KeyError(name)
+
+    def agent(self, agent_id: str) -> AgentConfig | None:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        return None
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _line_index(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    """Map each dotted key path to the 1-based line where it is written."""
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = str(k.value)
+            out[(*path, key)] = k.start_mark.line + 1
+            _line_index(v, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, str(i)), out)
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if not keys:
+            continue
+        target: Any = data
+        for k in keys[:-1]:
+            if isinstance(target, list) and k.isdigit() and int(k) < len(target):
+                target = target[int(k)]
+                continue
+            if not isinstance(target, dict):
+                raise ConfigError(f"{name}: cannot set {'.'.join(keys)} (not a mapping)")
+            target = target.setdefault(k, {})
+        if isinstance(target, list) and keys[-1].isdigit():
+            target[int(keys[-1])] = value
+        elif isinstance(target, dict):
+            target[keys[-1]] = value
+        else:
+            raise ConfigError(f"{name}: cannot set {'.'.join(keys)}")
+
+
+def _format_errors(err: ValidationError, lines: dict[tuple[str, ...], int], source: str) -> str:
+    out: list[str] = []
+    for e in err.errors():
+        raw = [str(p) for p in e["loc"]]
+        # Pydantic puts union tags (e.g. a node's "transfer" type) in the location: keep only parts
+        # that are real keys in the file, plus the last one (a missing key is not in the file).
+        kept: list[str] = []
+        for i, part in enumerate(raw):
+            if (*kept, part) in lines or i == len(raw) - 1:
+                kept.append(part)
+        loc = tuple(kept)
+        key = ".".join(loc) or "(top level)"
+        line = None
+        probe = loc
+        while probe and line is None:
+            line = lines.get(probe)
+            probe = probe[:-1]
+        where = f" (line {line})" if line else ""
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (misspelt?)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        out.append(f"  {key}{where}: {msg}")
+    return f"{source}: invalid configuration:\n" + "\n".join(out)
+
+
+def parse_config(text: str, source: str = "config.yaml", env: Mapping[str, str] | None = None) -> Settings:
+    """Validate config text; raise ConfigError naming every bad key and its line."""
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    _apply_env(data, os.environ if env is None else env)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, lines, source)) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read the configuration: {err.strerror}") from err
+    return parse_config(text, str(p), env)

@@ -1,0 +1,244 @@
+"""The FastAGI route ``ivr``: drives the pure menu state machine (ivr/machine.py) over AGI.
+
+The machine decides; this module only plays sounds, collects keys, asks crm_bridge who the caller is
+(always within the configured decision budget: a slow database never holds a caller), and hands the
+result to the dialplan in channel variables (TONGDAI_ACTION, TONGDAI_QUEUE, TONGDAI_PRIO). What the
+caller did is recorded on the call through the tracker, whether the call ends in a queue, in
+self-service or in a hangup mid-menu; each finished session is counted (ivr.metrics) and published
+as ``ivr.finished``; callback requests are stored (ivr.callbacks) before the caller hears "confirmed".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from acd.policy import AcdPolicy
+from core.agi import AgiServer, AgiSession
+from core.bus import BusEvent
+from core.calls import CallTracker
+from core.config import Settings
+from core.errors import AgiHangup
+from crm_bridge.profile import CustomerProfile
+from ivr.callbacks import CallbackStore
+from ivr.config import normalize_number
+from ivr.lookup import CallerLookup, Directory
+from ivr.machine import (
+    CallInfo,
+    Collect,
+    CustomerFacts,
+    Digits,
+    Done,
+    Hangup,
+    IvrSession,
+    LookupCustomer,
+    LookupResult,
+    Play,
+    Played,
+    RequestCallback,
+    Step,
+    StepResult,
+    Transfer,
+)
+from ivr.metrics import IvrMetrics, last_node
+
+log = logging.getLogger(__name__)
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DIGITS = "0123456789*#"
+
+
+def facts_of(p: CustomerProfile) -> CustomerFacts:
+    """The few facts the IVR speaks or branches on."""
+    bill = None
+    month = None
+    for s in p.services:
+        amount = getattr(s, "last_bill_vnd", None)
+        if amount is not None:
+            bill = (bill or 0) + int(amount)
+            month = getattr(s, "last_bill_month", None) or month
+    return CustomerFacts(
+        customer_id=p.customer_id,
+        name=p.name,
+        tier=p.tier,
+        points=p.points,
+        last_bill_vnd=bill,
+        last_bill_month=month,
+        area=p.province,
+        language=p.preferred_language,
+    )
+
+
+class IvrRoute:
+    def __init__(
+        self,
+        settings: Settings,
+        tracker: CallTracker,
+        directory: Directory,
+        policy: AcdPolicy,
+        *,
+        callbacks: CallbackStore | None = None,
+        metrics: IvrMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tracker = tracker
+        self.lookup = CallerLookup(directory, settings.asterisk.agi.decision_budget)
+        self.policy = policy
+        self.callbacks = callbacks
+        self.metrics = metrics or IvrMetrics()
+        self.sessions = 0
+
+    def register(self, server: AgiServer) -> None:
+        server.route("ivr", self.handle)
+
+    async def handle(self, agi: AgiSession) -> None:
+        self.sessions += 1
+        req = agi.request
+        call_id = await agi.get_variable("CHANNEL(linkedid)") or req.uniqueid
+        # Caller ID is untrusted network data: only a plausible phone number is ever looked up.
+        caller = normalize_number(req.caller_number)
+        profile: CustomerProfile | None = None
+        by_number: tuple[CustomerProfile | None, bool] | None = None
+        if caller:
+            by_number = await self.lookup.by_caller(caller)
+            profile = by_number[0]
+        info = CallInfo(
+            caller=caller,
+            caller_name=req.caller_name or None,
+            dialled=req.env.get("dnid") or req.env.get("extension", ""),
+            now=datetime.now(VN_TZ),
+            customer=facts_of(profile) if profile else None,
+        )
+        ivr = IvrSession(self.settings.ivr, info)
+        self._annotate(call_id, ivr, profile, caller)
+        decided: Step | None = None
+        try:
+            step = ivr.start()
+            while True:
+                if isinstance(step, Transfer | Hangup):
+                    decided = step
+                    break
+                if isinstance(step, LookupCustomer) and step.by == "number" and by_number is not None:
+                    # Already asked at the start: never spend the budget twice on one question.
+                    result: StepResult = LookupResult(None, by_number[1])
+                else:
+                    result, found = await self._execute(agi, call_id, ivr, step)
+                    profile = found or profile
+                step = ivr.feed(result)
+            await self._hand_over(agi, call_id, decided, profile)
+        except AgiHangup:
+            ivr.on_hangup()
+            raise
+        finally:
+            self._annotate(call_id, ivr, profile, caller)
+            self._finished(call_id, ivr)
+
+    def _finished(self, call_id: str, ivr: IvrSession) -> None:
+        summary = ivr.summary()
+        path = self._path(summary)
+        self.metrics.observe(summary["outcome"] or "", path)
+        data = {
+            "outcome": summary["outcome"] or "",
+            "path": path,
+            "path_text": summary["path_text"],
+            "last_node": last_node(path),
+            "queue": summary["queue"] or "",
+            "customer_id": summary["customer_id"],
+            "self_served": summary["self_served"],
+        }
+        self.tracker.bus_publish(BusEvent("ivr.finished", call_id, data))
+
+    async def _execute(
+        self, agi: AgiSession, call_id: str, ivr: IvrSession, step: Step
+    ) -> tuple[StepResult, CustomerProfile | None]:
+        if isinstance(step, Play):
+            for sound in step.prompts:
+                await agi.stream_file(sound)
+            return Played(), None
+        if isinstance(step, Collect):
+            return Digits(await self._collect(agi, step)), None
+        if isinstance(step, LookupCustomer):
+            if step.by == "number":
+                profile, failed = await self.lookup.by_caller(step.value)
+            else:
+                profile, failed = await self.lookup.by_keys(step.value)
+            return LookupResult(facts_of(profile) if profile else None, failed), profile
+        if isinstance(step, RequestCallback):
+            customer_id = ivr.customer.customer_id if ivr.customer else None
+            if self.callbacks is not None:
+                await self.callbacks.record(step.number, customer_id, call_id)
+            self.tracker.bus_publish(
+                BusEvent("callback.requested", call_id, {"number": step.number, "customer_id": customer_id})
+            )
+            return Done(), None
+        raise TypeError(f"unexpected IVR step {step!r}")
+
+    async def _collect(self, agi: AgiSession, step: Collect) -> str | None:
+        """Play the prompts (a key interrupts them), then wait for up to ``max_digits`` keys."""
+        keys = ""
+        for sound in step.prompts:
+            digit = await agi.stream_file(sound, DIGITS)
+            if digit:
+                keys = digit
+                break
+        wait = step.timeout_ms
+        while len(keys) < step.max_digits:
+            if step.terminator and keys.endswith(step.terminator):
+                break
+            reply = await agi.command("WAIT FOR DIGIT", str(wait), timeout=wait / 1000 + 5)
+            if reply.result_int < 0:
+                raise AgiHangup("WAIT FOR DIGIT: channel hung up")
+            if reply.result_int == 0:
+                break
+            keys += chr(reply.result_int)
+            wait = step.inter_digit_ms
+        if step.terminator and keys.endswith(step.terminator):
+            keys = keys[: -len(step.terminator)]
+        return keys or None
+
+    async def _hand_over(
+        self,
+        agi: AgiSession,
+        call_id: str,
+        decided: Step | None,
+        profile: CustomerProfile | None,
+    ) -> None:
+        if isinstance(decided, Transfer):
+            crm_tier = profile.tier if profile else "standard"
+            acd_tier = self.settings.tier_map.get(crm_tier, self.policy.tiers[-1].name)
+            prio = self.policy.initial_priority(acd_tier)
+            queue = self.settings.queue(decided.queue)
+            await agi.set_variable("TONGDAI_QUEUE", queue.name)
+            await agi.set_variable("TONGDAI_PRIO", str(prio))
+            await agi.set_variable("TONGDAI_MAXWAIT", str(queue.max_wait))
+            await agi.set_variable("TONGDAI_TIER", acd_tier)
+            if profile is not None:
+                await agi.set_variable("TONGDAI_CUSTOMER", profile.customer_id)
+            await agi.set_variable("TONGDAI_ACTION", "queue")
+            self.tracker.annotate(call_id, acd_tier=acd_tier, priority=prio, queue=queue.name)
+        else:
+            await agi.set_variable("TONGDAI_ACTION", "hangup")
+
+    @staticmethod
+    def _path(summary: dict[str, Any]) -> list[str]:
+        """``["main:1", "mobile"]``: each node visited, with the keys pressed there."""
+        return [e["node"] + (":" + "".join(e["digits"]) if e["digits"] else "") for e in summary["path"]]
+
+    def _annotate(
+        self, call_id: str, ivr: IvrSession, profile: CustomerProfile | None, caller: str | None
+    ) -> None:
+        summary: dict[str, Any] = ivr.summary()
+        fields: dict[str, Any] = {
+            "ivr_path": self._path(summary),
+            "ivr_path_text": summary["path_text"],
+            "ivr_outcome": summary["outcome"] or "",
+            "language": summary["language"],
+            "choice": summary.get("queue") or "",
+        }
+        if caller:
+            fields["caller_number"] = caller
+        if profile is not None:
+            fields["customer_id"] = profile.customer_id
+            fields["tier"] = profile.tier
+        self.tracker.annotate(call_id, **fields)

@@ -1,0 +1,225 @@
+"""Recording metadata, search, pause/resume, integrity check and retention.
+
+MixMonitor is started in the dialplan (``tongdai-answered``, run on the agent leg when the agent
+answers), so unanswered calls are never recorded. Its file name reaches us in the CDR
+(``CDR(recording)``); when that CDR arrives the call is over and Asterisk has closed the file, and we
+store its metadata: duration from the WAV header, size and sha256. Pausing for card numbers uses
+``MixMonitorMute`` (silence keeps the timeline) and is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.bus import BusEvent, EventBus
+from core.db import unit_of_work
+from core.errors import NotFound
+from recordings.config import RecordingsConfig
+from recordings.models import Recording
+
+log = logging.getLogger(__name__)
+
+AmiAction = Callable[..., Awaitable[Any]]
+Audit = Callable[[str, str, str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    size: int
+    sha256: str
+    duration: float
+
+
+def inspect_file(path: Path) -> FileFacts:
+    """Size, sha256 and audio duration (from the WAV header) of a recording."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    duration = 0.0
+    try:
+        with wave.open(str(path), "rb") as w:
+            duration = w.getnframes() / float(w.getframerate() or 8000)
+    except (wave.Error, EOFError):
+        log.warning("recording %s is not a readable WAV file", path)
+    return FileFacts(path.stat().st_size, h.hexdigest(), duration)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _ts(v: float | None) -> datetime | None:
+    return datetime.fromtimestamp(v, UTC) if v else None
+
+
+class RecordingService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: RecordingsConfig) -> None:
+        self._sessions = sessions
+        self.cfg = cfg
+        self._calls: dict[str, dict[str, Any]] = {}  # ended calls waiting for their CDR
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe("call.ended", self._on_call_ended, name="recordings-calls")
+        bus.subscribe("cdr.posted", self._on_cdr, name="recordings-cdr")
+
+    async def _on_call_ended(self, ev: BusEvent) -> None:
+        self._calls[ev.call_id] = ev.data
+        if len(self._calls) > 10_000:  # CDRs never came for these: forget the oldest
+            for k in list(self._calls)[:1000]:
+                self._calls.pop(k, None)
+
+    async def _on_cdr(self, ev: BusEvent) -> None:
+        rel = ev.data.get("Recording", "")
+        if not rel:
+            return
+        call_id = ev.data.get("LinkedID") or ev.call_id
+        # The CDR can come before call.ended is handled: wait briefly for the call's facts.
+        for _ in range(20):
+            if call_id in self._calls:
+                break
+            await asyncio.sleep(0.05)
+        await self.register(call_id, rel, self._calls.pop(call_id, {}))
+
+    async def register(self, call_id: str, rel_path: str, call: dict[str, Any]) -> Recording:
+        """Store the metadata of a finished recording (idempotent per call)."""
+        path = self.cfg.dir / rel_path
+        facts = await self._wait_for_file(path)
+        rec = Recording(
+            call_id=call_id,
+            path=rel_path,
+            customer_id=call.get("customer_id") or None,
+            caller_number=call.get("caller_number", ""),
+            agent_id=call.get("agent_id", ""),
+            queue=call.get("queue", ""),
+            started_at=_ts(call.get("answered_at")) or datetime.now(UTC),
+            ended_at=_ts(call.get("ended_at")),
+            ivr_path_text=call.get("ivr_path_text", "")[:255],
+            duration_seconds=facts.duration if facts else 0.0,
+            size_bytes=facts.size if facts else 0,
+            sha256=facts.sha256 if facts else "",
+            format=path.suffix.lstrip(".") or "wav",
+            status="ok" if facts else "missing",
+        )
+        async with unit_of_work(self._sessions) as s:
+            existing = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+            if existing is not None:
+                return existing
+            s.add(rec)
+        if facts is None:
+            log.error("recording %s of call %s is missing", path, call_id)
+        return rec
+
+    async def _wait_for_file(self, path: Path) -> FileFacts | None:
+        """Asterisk closes the file at hangup: wait until its size is stable, within settle_seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cfg.settle_seconds
+        last = -1
+        while True:
+            size = await asyncio.to_thread(_size, path)
+            if size is not None and size == last and size > 44:  # stable, more than a WAV header
+                return await asyncio.to_thread(inspect_file, path)
+            last = size if size is not None else -1
+            if loop.time() > deadline:
+                return await asyncio.to_thread(inspect_file, path) if size is not None else None
+            await asyncio.sleep(0.1)
+
+    # --- search and access ---------------------------------------------------------------------
+
+    async def search(
+        self,
+        *,
+        customer_id: str | None = None,
+        agent_id: str | None = None,
+        number: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Recording]:
+        q = select(Recording).order_by(Recording.started_at.desc()).limit(limit)
+        if customer_id:
+            q = q.where(Recording.customer_id == customer_id)
+        if agent_id:
+            q = q.where(Recording.agent_id == agent_id)
+        if number:
+            q = q.where(Recording.caller_number == number)
+        if since:
+            q = q.where(Recording.started_at >= since)
+        if until:
+            q = q.where(Recording.started_at < until)
+        async with self._sessions() as s:
+            return list(await s.scalars(q))
+
+    async def open_for(self, call_id: str, who: str, role: str, audit: Audit) -> Path:
+        """The file to play to ``who``: supervisors any call, agents only their own; always audited."""
+        async with self._sessions() as s:
+            rec = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+        if rec is None or rec.status != "ok":
+            raise NotFound(f"no recording for call {call_id}")
+        if role not in ("supervisor", "admin") and rec.agent_id != who:
+            await audit(who, "recording.denied", "recording", call_id)
+            raise PermissionError(f"agent {who} may only play their own calls")
+        await audit(who, "recording.play", "recording", call_id)
+        return self.cfg.dir / rec.path
+
+    async def set_paused(
+        self, ami: AmiAction, channel: str, *, paused: bool, who: str, call_id: str, audit: Audit
+    ) -> None:
+        """Mute the recording (card numbers must not be recorded) or unmute it; audited."""
+        await ami(
+            "MixMonitorMute", {"Channel": channel, "Direction": "both", "State": "1" if paused else "0"}
+        )
+        await audit(who, "recording.pause" if paused else "recording.resume", "recording", call_id)
+
+    # --- integrity and retention ---------------------------------------------------------------
+
+    async def check(self) -> tuple[list[str], list[str]]:
+        """(call ids whose file is missing, files with no metadata)."""
+        async with self._sessions() as s:
+            rows = [(cid, p) for cid, p in await s.execute(select(Recording.call_id, Recording.path))]
+        return await asyncio.to_thread(self._compare, rows)
+
+    def _compare(self, rows: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        known = {p for _, p in rows}
+        missing = [cid for cid, p in rows if not (self.cfg.dir / p).is_file()]
+        files = [f for f in self.cfg.dir.rglob("*") if f.is_file()] if self.cfg.dir.is_dir() else []
+        orphans = sorted(
+            str(f.relative_to(self.cfg.dir)) for f in files if str(f.relative_to(self.cfg.dir)) not in known
+        )
+        return missing, orphans
+
+    async def purge(self, now: datetime | None = None) -> int:
+        """Delete recordings older than the retention period, except those flagged for a dispute."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.cfg.retention_days)
+        async with unit_of_work(self._sessions) as s:
+            old = list(
+                await s.scalars(
+                    select(Recording).where(Recording.started_at < cutoff, Recording.dispute.is_(False))
+                )
+            )
+            for rec in old:
+                await asyncio.to_thread((self.cfg.dir / rec.path).unlink, missing_ok=True)
+            if old:
+                await s.execute(delete(Recording).where(Recording.id.in_([r.id for r in old])))
+        return len(old)
+
+    async def flag_dispute(self, call_id: str, flagged: bool = True) -> None:
+        async with unit_of_work(self._sessions) as s:
+            rec = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+            if rec is None:
+                raise NotFound(f"no recording for call {call_id}")
+            rec.dispute = flagged

@@ -1,0 +1,148 @@
+"""The desktop in headless Chromium against the real Asterisk: an agent logs in, a call through the
+IVR rings them and the pop shows the right customer before answer; the agent saves a disposition
+and note (stored in the customer's history); the supervisor's wallboard moves as the call waits and
+is answered; a desktop reloaded while a call rings catches up. Screenshots go to docs/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.ami import AmiClient
+from core.app import Bridge
+from tests.asterisk.conftest import place_call
+
+pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+RING_SECONDS = 5  # test-only: the simulated agent rings this long (global TONGDAI_SIM_RING)
+
+
+async def set_ring(ami: AmiClient, seconds: str) -> None:
+    # Setvar without a channel sets a global: only this sandbox's simulated agents ring longer.
+    await ami.action("Setvar", {"Variable": "TONGDAI_SIM_RING", "Value": seconds})
+
+
+async def hang_up_all(ami: AmiClient) -> None:
+    """Leave the sandbox idle for the next test (simulated callers stay on the line for a while)."""
+    resp = await ami.action("CoreShowChannels", multi=True, timeout=10)
+    for e in resp.events:
+        if e.name == "CoreShowChannel":
+            await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
+
+
+async def log_in(browser: Any, base: str, agent: str, path: str = "/") -> Any:
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 960}, locale="vi-VN")
+    page = await ctx.new_page()
+    page.on("pageerror", lambda e: print("browser page error:", e))  # shown by pytest on failure
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=agent]", agent)
+    await page.fill("input[name=password]", f"demo-{agent}")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/")
+    if path != "/":
+        await page.goto(f"{base}{path}")
+    await page.wait_for_selector("#link.up")
+    return page
+
+
+async def expect_pop(bridge: Bridge, page: Any, name: str) -> None:
+    """The pop shows ``name``; on failure, say where the call went (agents' states, live calls)."""
+    from playwright.async_api import expect
+
+    try:
+        await expect(page.get_by_test_id("pop-name")).to_have_text(name, timeout=15000)
+    except AssertionError as err:
+        states = [s.to_json() for s in await bridge.agents.states()]
+        calls = {k: v.to_dict() for k, v in bridge.tracker.calls.items()}
+        raise AssertionError(f"no pop for {name}; agents {states}; calls {calls}") from err
+
+
+def queue_cell(page: Any, queue: str, key: str) -> Any:
+    return page.locator(f'[data-testid=queue-row][data-name="{queue}"] [data-k="{key}"]')
+
+
+async def test_agent_pop_disposition_and_wallboard_in_chromium(
+    bridge: Bridge, ami: AmiClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    await set_ring(ami, str(RING_SECONDS))
+    try:
+        agent = await log_in(browser, base, "1001")
+        board = await log_in(browser, base, "9000", "/wallboard")
+        await expect(queue_cell(board, "mobile", "waiting")).to_have_text("0")
+
+        # Nguyễn Văn An calls and presses 1 (mobile): 1001 rings for RING_SECONDS.
+        await place_call(ami, "0912345678", dtmf="1", stay=60, dtmf_delay=2.5)
+        await expect_pop(bridge, agent, "Nguyễn Văn An")
+        # Before answer: the pop is in its ringing state, and the wallboard shows the caller waiting.
+        await expect(agent.locator("#pop-state")).to_have_text("Cuộc gọi đến")
+        await expect(agent.locator("#pop.ringing")).to_have_count(1)
+        await expect(queue_cell(board, "mobile", "waiting")).to_have_text("1", timeout=3000)
+        await expect(agent.get_by_test_id("pop-customer-id")).to_have_text("KH0000000001")
+        await expect(agent.get_by_test_id("pop-debt")).to_contain_text("₫")
+        # Answered: the pop turns green, the wallboard counts it answered, nobody waits.
+        await expect(agent.locator("#pop.answered")).to_have_count(1, timeout=RING_SECONDS * 1000 + 5000)
+        await expect(queue_cell(board, "mobile", "answered")).to_have_text("1", timeout=3000)
+        await expect(queue_cell(board, "mobile", "waiting")).to_have_text("0")
+        await expect(board.locator('[data-testid=agent-row][data-agent="1001"] .badge')).to_have_text(
+            "Đang gọi"
+        )
+
+        # Disposition and note, saved to the customer's history and linked to the call.
+        await agent.select_option("[data-testid=dispo-code]", "resolved")
+        await agent.fill("[data-testid=dispo-note]", "Khách hỏi cước roaming, đã hướng dẫn đăng ký gói.")
+        await agent.click("[data-testid=dispo-save]")
+        await expect(agent.get_by_test_id("dispo-msg")).to_have_text("Đã lưu vào lịch sử khách hàng.")
+        call_id = next(iter(bridge.tracker.calls))
+        assert bridge.directory is not None
+        history = await bridge.directory.recent_interactions("KH0000000001")
+        saved = [i for i in history if i.call_id == call_id]
+        assert len(saved) == 1 and saved[0].disposition == "resolved"
+        assert (
+            saved[0].summary == "Khách hỏi cước roaming, đã hướng dẫn đăng ký gói."
+            and saved[0].agent_id == "1001"
+        )
+
+        # Diacritic-free search finds the customer.
+        await agent.fill("[data-testid=search-q]", "nguyen van an")
+        await agent.press("[data-testid=search-q]", "Enter")
+        await expect(agent.get_by_test_id("search-results")).to_contain_text("Nguyễn Văn An")
+        await agent.screenshot(path=str(SHOTS / "agent-desktop.png"), full_page=True)
+
+        # A second caller reaches 1002's queue while we watch; then the supervisor's board is saved.
+        await place_call(ami, "0903123456", dtmf="2", stay=30, dtmf_delay=2.5)
+        await expect(queue_cell(board, "internet", "answered")).to_have_text(
+            "1", timeout=RING_SECONDS * 1000 + 15000
+        )
+        await board.wait_for_timeout(300)  # let the chart redraw before the picture (cosmetic only)
+        await board.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
+    finally:
+        await set_ring(ami, "")
+        await hang_up_all(ami)
+
+
+async def test_desktop_reloaded_while_ringing_catches_up(
+    bridge: Bridge, ami: AmiClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    await set_ring(ami, "8")
+    try:
+        agent = await log_in(browser, base, "1001")
+        await place_call(ami, "0912345678", dtmf="1", stay=30, dtmf_delay=2.5)
+        await expect_pop(bridge, agent, "Nguyễn Văn An")
+        # The agent's browser reloads (or its network blips) while the call still rings.
+        await agent.reload()
+        await expect(agent.get_by_test_id("pop-name")).to_have_text("Nguyễn Văn An", timeout=5000)
+        await expect(agent.locator("#pop-state")).to_have_text("Cuộc gọi đến")
+        await expect(agent.get_by_test_id("pop")).to_contain_text("(kết nối lại)")
+        await expect(agent.locator("#pop.answered")).to_have_count(1, timeout=15000)
+    finally:
+        await set_ring(ami, "")
+        await hang_up_all(ami)

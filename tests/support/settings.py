@@ -1,0 +1,66 @@
+"""Build test Settings from the shipped config.yaml plus overrides (deep-merged)."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.config import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def base_config() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def make_settings(**over: Any) -> Settings:
+    data = deep_merge(base_config(), over)
+    if "ivr" in over:  # an IVR tree is replaced whole, never merged node by node
+        data["ivr"] = copy.deepcopy(over["ivr"])
+    return Settings.model_validate(data)
+
+
+# The vertical slice's IVR: one menu, "press 1 for mobile, 2 for internet".
+SIMPLE_IVR: dict[str, Any] = {
+    "default_language": "vi",
+    "languages": ["vi", "en"],
+    "entry": "main",
+    "fallback": "agent",
+    "input": {"timeout_ms": 4000, "retries": 1},
+    "nodes": {
+        "main": {"type": "menu", "prompt": "main_menu", "options": {"1": "mobile", "2": "internet"}},
+        "mobile": {"type": "transfer", "queue": "mobile", "label": "Di động"},
+        "internet": {"type": "transfer", "queue": "internet", "label": "Internet"},
+        "agent": {"type": "transfer", "queue": "care", "label": "Tổng đài viên"},
+    },
+}
+
+TEST_QUEUES: list[dict[str, Any]] = [
+    {"name": "mobile", "label": "Di động", "wrapup": 0, "members": [{"agent": "1001"}]},
+    {"name": "internet", "label": "Internet", "wrapup": 0, "members": [{"agent": "1002"}]},
+    {"name": "tv", "label": "Truyền hình", "wrapup": 0, "members": [{"agent": "1003"}]},
+    {"name": "billing", "label": "Cước", "wrapup": 0, "members": [{"agent": "1003"}]},
+    {"name": "care", "label": "Tổng đài viên", "wrapup": 0, "members": [{"agent": "1003"}]},
+]

@@ -1,0 +1,109 @@
+"""Call tracking folds channel events into one call by Linkedid and re-syncs after a reconnect."""
+
+from __future__ import annotations
+
+from core.ami import AmiEvent
+from core.bus import BusEvent, LocalBus
+from core.calls import CallTracker, agent_from_member
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        self.t += 1
+        return self.t
+
+
+def ev(name: str, **h: str) -> AmiEvent:
+    return AmiEvent(name, {"Event": name, **h})
+
+
+async def collect(bus: LocalBus) -> list[BusEvent]:
+    got: list[BusEvent] = []
+
+    async def on(e: BusEvent) -> None:
+        got.append(e)
+
+    bus.subscribe("call.", on)
+    return got
+
+
+async def test_one_call_from_many_channels() -> None:
+    bus = LocalBus()
+    got = await collect(bus)
+    t = CallTracker(bus, now=Clock())
+    lid = "ast1-100.0"
+    await t.handle(ev("Newchannel", Linkedid=lid, Uniqueid=lid, Context="tongdai-callsim", Exten="s"))
+    await t.handle(
+        ev(
+            "Newchannel",
+            Linkedid=lid,
+            Uniqueid="ast1-100.1",
+            Context="tongdai-hotline",
+            Exten="18001090",
+            CallerIDNum="<unknown>",
+        )
+    )
+    t.annotate(lid, caller_number="0912345678", customer_id="KH1", tier="large", queue="mobile", priority=300)
+    await t.handle(ev("QueueCallerJoin", Linkedid=lid, Uniqueid="ast1-100.1", Queue="mobile", Priority="11"))
+    await t.handle(
+        ev("Newchannel", Linkedid=lid, Uniqueid="ast1-100.2", Context="tongdai-agents", Exten="1001")
+    )
+    await t.handle(
+        ev(
+            "AgentCalled",
+            Linkedid=lid,
+            MemberName="1001",
+            Interface="Local/1001@tongdai-agents/n",
+            Queue="mobile",
+        )
+    )
+    await t.handle(
+        ev(
+            "AgentConnect",
+            Linkedid=lid,
+            MemberName="1001",
+            Interface="Local/1001@tongdai-agents/n",
+            HoldTime="2",
+        )
+    )
+    for uid in (lid, "ast1-100.1", "ast1-100.2"):
+        await t.handle(ev("Hangup", Linkedid=lid, Uniqueid=uid))
+    await bus.drain()
+    kinds = [e.type for e in got]
+    assert kinds[0] == "call.started" and kinds[-1] == "call.ended"
+    assert kinds.count("call.started") == 1 and kinds.count("call.ended") == 1
+    assert kinds.index("call.ringing") < kinds.index("call.answered")
+    end = got[-1].data
+    assert end["caller_number"] == "0912345678" and end["agent_id"] == "1001"
+    assert end["priority"] == 300  # the IVR's queue priority, not the event's dialplan step
+    assert end["disposition"] == "answered" and end["hold_seconds"] == 2.0
+    assert t.calls == {}
+    await bus.close()
+
+
+async def test_abandoned_call_and_resync_after_reconnect() -> None:
+    bus = LocalBus()
+    got = await collect(bus)
+    t = CallTracker(bus, now=Clock())
+    await t.handle(ev("Newchannel", Linkedid="a-1.0", Uniqueid="a-1.0"))
+    await t.handle(ev("QueueCallerJoin", Linkedid="a-1.0", Uniqueid="a-1.0", Queue="mobile"))
+    await t.handle(ev("Newchannel", Linkedid="b-2.0", Uniqueid="b-2.0"))
+    # The AMI link dropped; meanwhile call a-1 ended and an unseen call c-3 started.
+    t.resync([("b-2.0", "b-2.0"), ("c-3.0", "c-3.0")])
+    await bus.drain()
+    ended = [e for e in got if e.type == "call.ended"]
+    assert [e.call_id for e in ended] == ["a-1.0"]
+    assert ended[0].data["recovered"] is True and ended[0].data["disposition"] == "abandoned"
+    assert set(t.calls) == {"b-2.0", "c-3.0"}
+    await t.handle(ev("Hangup", Uniqueid="c-3.0", Linkedid="c-3.0"))
+    await bus.drain()
+    assert "c-3.0" not in t.calls
+    await bus.close()
+
+
+def test_agent_from_member() -> None:
+    assert agent_from_member("1001", "Local/1001@tongdai-agents/n") == "1001"
+    assert agent_from_member("Lan", "PJSIP/1002") == "1002"
