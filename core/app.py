@@ -36,6 +36,8 @@ from core.errors import AmiNotConnected
 from core.migrate import upgrade_to_head
 from core.models import AuditEntry
 from crm_bridge.cache import ProfileCache
+from crm_bridge.component import CrmComponent
+from crm_bridge.component import build as build_crm
 from crm_bridge.directory import CustomerDirectory
 from ivr.agi_route import IvrRoute
 from ivr.callbacks import CallbackStore
@@ -60,6 +62,7 @@ class Bridge:
         self.agi: AgiServer | None = None
         self.directory: CustomerDirectory | None = None
         self.cache: ProfileCache | None = None
+        self.crm: CrmComponent | None = None
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
         self.hub: PopHub | None = None
@@ -86,10 +89,11 @@ class Bridge:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(s.redis.url)
-            self.cache = ProfileCache(self._redis, ttl_seconds=s.crm.cache.ttl_seconds)
             self.redis_bridge = RedisBridge(self.bus, s.redis.url, s.redis.channel)
             await self.redis_bridge.start()
-        self.directory = CustomerDirectory(self.sessions, s.crm.tiers, self.cache)
+        # The CRM bridge: directory (+ Redis cache) and, when configured, the operator's CRM for the pop.
+        self.crm = build_crm(s.crm, self.sessions, self._redis)
+        self.directory, self.cache = self.crm.directory, self.crm.cache
 
         CallStore(self.sessions).attach(self.bus)
         self.cdrs = CdrIngest(
@@ -173,6 +177,8 @@ class Bridge:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.bus.drain(), 5)
         await self.bus.close()
+        if self.crm is not None:
+            await self.crm.close()
         if self.redis_bridge is not None:
             await self.redis_bridge.stop()
         if self._redis is not None:
@@ -181,12 +187,17 @@ class Bridge:
             await self.engine.dispose()
 
     async def _profile_for_call(self, call: dict[str, Any]) -> dict[str, Any] | None:
-        assert self.directory is not None
-        cid = call.get("customer_id")
-        profile = await self.directory.by_customer_id(cid) if cid else None
-        if profile is None and call.get("caller_number"):
-            profile = await self.directory.by_number(call["caller_number"])
-        return profile.to_json() if profile is not None else None
+        assert self.crm is not None
+        cid, number = call.get("customer_id"), call.get("caller_number")
+        # By number through the ProfileService when that can add something: the operator's CRM (under
+        # its hard timeout; stale-marked when late) or an unidentified caller. A customer keyed in the
+        # IVR from another phone keeps the verified ID.
+        if number and (not cid or self.crm.external is not None):
+            profile = await self.crm.profiles.by_number(number)
+            if profile is not None and (not cid or profile.customer_id == cid):
+                return profile.to_json()
+        found = await self.crm.directory.by_customer_id(cid) if cid else None
+        return found.to_json() if found is not None else None
 
     async def _ami_action(self, name: str, fields: dict[str, str]) -> Any:
         if self.ami is None:

@@ -240,8 +240,12 @@ def cmd_billing_export(args: argparse.Namespace) -> int:
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:
+    from recordings.crypto import new_key
     from recordings.service import RecordingService
 
+    if args.action == "keygen":  # for recordings.encryption_key (best via the environment)
+        print(new_key())
+        return 0
     s = _settings(args.config)
 
     async def run(sessions: Sessions) -> Any:
@@ -312,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--until", type=_day, required=True)
     ex.add_argument("out")
     ex.set_defaults(fn=cmd_billing_export)
-    rec = sub.add_parser("recordings", help="recording integrity and retention")
-    rec.add_argument("action", choices=["check", "purge"])
+    rec = sub.add_parser("recordings", help="recording integrity, retention, encryption key")
+    rec.add_argument("action", choices=["check", "purge", "keygen"])
     rec.set_defaults(fn=cmd_recordings)
     return p
 

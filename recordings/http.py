@@ -3,6 +3,7 @@ pause/resume during a live call (card numbers must not be recorded) and dispute 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from aiohttp import web
@@ -10,7 +11,10 @@ from aiohttp import web
 from agent_desktop.api import who_of
 from core.calls import CallTracker
 from core.errors import NotFound
+from recordings import crypto
 from recordings.service import AmiAction, Audit, RecordingService
+
+log = logging.getLogger(__name__)
 
 
 def _iso(v: str | None) -> datetime | None:
@@ -67,7 +71,25 @@ def add_routes(
             raise web.HTTPNotFound(text=str(err)) from err
         except PermissionError as err:
             raise web.HTTPForbidden(text=str(err)) from err
-        return web.FileResponse(path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+        headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
+        if path.suffix != crypto.SUFFIX:
+            return web.FileResponse(path, headers=headers)
+        # Encrypted at rest: decrypt while streaming; nothing in clear touches the disk.
+        chunks = svc.audio_chunks(path)
+        try:
+            first = await anext(chunks)
+        except crypto.RecordingKeyError as err:
+            raise web.HTTPServiceUnavailable(text=str(err)) from err
+        except crypto.RecordingTampered as err:
+            log.error("recording of call %s: %s", request.match_info["call_id"], err)
+            raise web.HTTPInternalServerError(text="recording failed its integrity check") from err
+        resp = web.StreamResponse(headers=headers)
+        await resp.prepare(request)
+        await resp.write(first)
+        async for chunk in chunks:
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
 
     async def mute(request: web.Request, paused: bool) -> web.Response:
         who = await who_of(request, write=True)

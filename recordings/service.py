@@ -4,7 +4,9 @@ MixMonitor is started in the dialplan (``tongdai-answered``, run on the agent le
 answers), so unanswered calls are never recorded. Its file name reaches us in the CDR
 (``CDR(recording)``); when that CDR arrives the call is over and Asterisk has closed the file, and we
 store its metadata: duration from the WAV header, size and sha256. Pausing for card numbers uses
-``MixMonitorMute`` (silence keeps the timeline) and is audited.
+``MixMonitorMute`` (silence keeps the timeline) and is audited. With ``recordings.encryption_key``
+set, the file is then encrypted at rest (``recordings/crypto.py``) and only decrypted while streamed
+to an authorised, audited listener; the sha256 stays that of the audio itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.bus import BusEvent, EventBus
 from core.db import unit_of_work
 from core.errors import NotFound
+from recordings import crypto
 from recordings.config import RecordingsConfig
 from recordings.models import Recording
 
@@ -97,11 +100,20 @@ class RecordingService:
 
     async def register(self, call_id: str, rel_path: str, call: dict[str, Any]) -> Recording:
         """Store the metadata of a finished recording (idempotent per call)."""
+        async with self._sessions() as s:
+            existing = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+        if existing is not None:
+            return existing
         path = self.cfg.dir / rel_path
         facts = await self._wait_for_file(path)
+        key = self.cfg.key()
+        stored = rel_path
+        if facts is not None and key is not None:
+            stored = rel_path + crypto.SUFFIX
+            await asyncio.to_thread(crypto.encrypt_file, path, self.cfg.dir / stored, key)
         rec = Recording(
             call_id=call_id,
-            path=rel_path,
+            path=stored,
             customer_id=call.get("customer_id") or None,
             caller_number=call.get("caller_number", ""),
             agent_id=call.get("agent_id", ""),
@@ -120,6 +132,8 @@ class RecordingService:
             if existing is not None:
                 return existing
             s.add(rec)
+        if stored != rel_path:  # the encrypted copy is on disk and in the metadata: drop the clear one
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         if facts is None:
             log.error("recording %s of call %s is missing", path, call_id)
         return rec
@@ -175,6 +189,17 @@ class RecordingService:
             raise PermissionError(f"agent {who} may only play their own calls")
         await audit(who, "recording.play", "recording", call_id)
         return self.cfg.dir / rec.path
+
+    async def audio_chunks(self, path: Path) -> AsyncIterator[bytes]:
+        """The audio of a file :meth:`open_for` returned, decrypted on the fly when encrypted at rest."""
+        if path.suffix != crypto.SUFFIX:
+            raise ValueError(f"{path.name} is not encrypted: serve the file itself")
+        key = self.cfg.key()
+        if key is None:
+            raise crypto.RecordingKeyError("recording is encrypted but recordings.encryption_key is not set")
+        chunks = crypto.decrypt_chunks(path, key)
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
 
     async def set_paused(
         self, ami: AmiAction, channel: str, *, paused: bool, who: str, call_id: str, audit: Audit
