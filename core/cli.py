@@ -239,6 +239,105 @@ def cmd_billing_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crm_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from crm_bridge.component import build
+    from crm_bridge.importer import import_csv
+
+    s = _settings(args.config)
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="row", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    async def run(sessions: Sessions) -> Any:
+        redis = None
+        if s.redis.url:  # so the cached profiles of every customer touched are invalidated
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(s.redis.url)
+        try:
+            crm = build(s.crm, sessions, redis)
+            return await import_csv(
+                sessions,
+                customers=args.customers,
+                subscriptions=args.subscriptions,
+                revenue=args.revenue,
+                points=args.points,
+                progress=progress,
+                cache=crm.cache,
+            )
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+    if not any((args.customers, args.subscriptions, args.revenue, args.points)):
+        print(
+            "tongdai: give at least one of --customers, --subscriptions, --revenue, --points", file=sys.stderr
+        )
+        return 2
+    try:
+        report = asyncio.run(_with_db(s, run))
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(
+        f"imported {report.customers} customers, {report.subscriptions} subscriptions, "
+        f"{report.revenue} revenue lines, {report.points} points entries, {report.contacts} contact numbers"
+    )
+    return 0
+
+
+def cmd_crm_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from crm_bridge.demo_data import load_demo
+
+    s = _settings(args.config)
+
+    async def run() -> int:
+        from core.db import create_engine
+        from core.migrate import upgrade_to_head
+
+        engine = create_engine(s.database.url)
+        try:
+            await upgrade_to_head(engine)
+            return await load_demo(engine, args.customers, seed=args.seed)
+        finally:
+            await engine.dispose()
+
+    started = time.monotonic()
+    n = asyncio.run(run())
+    print(f"loaded {n:,} demo customers in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def cmd_crm_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from crm_bridge.component import build
+
+    s = _settings(args.config)
+
+    async def run(sessions: Sessions) -> Any:
+        crm = build(s.crm, sessions)
+        key = args.key.strip()
+        if key[:2].upper() == "KH":
+            return await crm.directory.by_customer_id(key)
+        return await crm.directory.by_number(key) or await crm.directory.by_account(key)
+
+    profile = asyncio.run(_with_db(s, run))
+    if profile is None:
+        print(f"no customer for {args.key!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(profile.to_json(), ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 def cmd_recordings(args: argparse.Namespace) -> int:
     from recordings.crypto import new_key
     from recordings.service import RecordingService
@@ -316,6 +415,21 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--until", type=_day, required=True)
     ex.add_argument("out")
     ex.set_defaults(fn=cmd_billing_export)
+    crm = sub.add_parser("crm", help="customer data: CSV import, demo data, lookup")
+    crsub = crm.add_subparsers(dest="crm_cmd", required=True)
+    imp = crsub.add_parser("import", help="import CSV files, all or nothing (bad rows reported by number)")
+    imp.add_argument("--customers")
+    imp.add_argument("--subscriptions")
+    imp.add_argument("--revenue")
+    imp.add_argument("--points")
+    imp.set_defaults(fn=cmd_crm_import)
+    dd = crsub.add_parser("demo-data", help="generate realistic demo customers into the database")
+    dd.add_argument("customers", type=int)
+    dd.add_argument("--seed", type=int, default=1)
+    dd.set_defaults(fn=cmd_crm_demo)
+    lk = crsub.add_parser("lookup", help="a customer's profile by number, customer ID or account")
+    lk.add_argument("key")
+    lk.set_defaults(fn=cmd_crm_lookup)
     rec = sub.add_parser("recordings", help="recording integrity, retention, encryption key")
     rec.add_argument("action", choices=["check", "purge", "keygen"])
     rec.set_defaults(fn=cmd_recordings)
