@@ -131,13 +131,7 @@ class AgentBook:
         h = headers
         if name == "QueueCallerAbandon":
             # The caller hung up while an agent's phone rang: no AgentRingNoAnswer follows.
-            cid = h.get("Linkedid", "")
-            out = []
-            for a in self._agents.values():
-                if cid and a.activity == "ringing" and a.ringing_call == cid:
-                    a.activity, a.ringing_call = "idle", ""
-                    out.extend(self._commit(a, now))
-            return out
+            return self._stop_ringing(h.get("Linkedid", ""), now)
         agent_id = agent_from_member(h.get("MemberName", ""), h.get("Interface", ""))
         if not agent_id:
             return []
@@ -164,9 +158,14 @@ class AgentBook:
             a.missed += 1
         elif name == "AgentConnect":
             a.activity, a.ringing_call, a.missed = "on_call", "", 0
+            # With ringall several agents ring for one caller; app_queue hangs up the others when one
+            # answers and reports nothing for them (no AgentRingNoAnswer): they are free again.
+            return self._stop_ringing(h.get("Linkedid", ""), now) + self._commit(a, now)
         elif name == "AgentComplete":
             wrap = max(0.0, float(self._wrapup_of(queue)))
-            a.activity = "wrap_up" if wrap > 0 else "idle"
+            # Logged out during the call: no wrap-up (no timer would ever end it; the next login
+            # would find the agent stuck in wrap_up).
+            a.activity = "wrap_up" if wrap > 0 and a.queues else "idle"
         else:
             return []
         return self._commit(a, now, wrap_up_seconds=wrap if a.activity == "wrap_up" else 0.0)
@@ -194,8 +193,10 @@ class AgentBook:
             a.queues.add(m.get("Queue", ""))
             self._set_pause(a, _flag(m.get("Paused", "0")), m.get("PausedReason", ""))
             in_call = _flag(m.get("InCall", "0"))
-            if in_call and a.activity == "idle":
-                a.activity = "on_call"
+            # InCall is set once the agent has answered: a ring we saw may have been answered while
+            # the link was down (the AgentConnect was missed).
+            if in_call and a.activity in ("idle", "ringing"):
+                a.activity, a.ringing_call = "on_call", ""
             elif not in_call and a.activity in ("on_call", "ringing"):
                 a.activity = "idle"
         out: list[Transition] = []
@@ -212,6 +213,15 @@ class AgentBook:
         return self._commit(a, now)
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _stop_ringing(self, call_id: str, now: float) -> list[Transition]:
+        """Agents still ringing for ``call_id`` are idle again (that caller is gone or answered)."""
+        out: list[Transition] = []
+        for a in self._agents.values():
+            if call_id and a.activity == "ringing" and a.ringing_call == call_id:
+                a.activity, a.ringing_call = "idle", ""
+                out.extend(self._commit(a, now))
+        return out
 
     @staticmethod
     def _set_pause(a: _Agent, paused: bool, reason: str) -> None:

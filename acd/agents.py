@@ -95,6 +95,8 @@ class AgentStateService:
         self._log_queue: asyncio.Queue[AgentStateLog] = asyncio.Queue(maxsize=100_000)
         self._writer: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
+        self._changed = asyncio.Condition()  # notified after each batch of published transitions
+        self._auto_pausing: set[str] = set()
         self.ager: QueueAger | None = None
         self._tier_of_uniqueid: Callable[[str], str] | None = None
         self.auto_pauses = 0
@@ -258,20 +260,22 @@ class AgentStateService:
         self, agent_id: str, ok: Callable[[AgentState], bool], timeout: float = 5.0
     ) -> AgentState:
         """Wait until Asterisk's events have brought this node's view where the command leads."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
+
+        def arrived() -> bool:
             st = self.book.get(agent_id)
-            if st is not None and ok(st):
-                return st
-            if loop.time() > deadline:
-                if st is None:
-                    raise NotFound(f"unknown agent {agent_id!r}")
+            return st is not None and ok(st)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(arrived), timeout)
+            except TimeoutError:
                 log.warning(
                     "agent %s: Asterisk's events did not confirm the change in %.0f s", agent_id, timeout
                 )
-                return st
-            await asyncio.sleep(0.02)
+        st = self.book.get(agent_id)
+        if st is None:
+            raise NotFound(f"unknown agent {agent_id!r}")
+        return st
 
     # --- AMI events -------------------------------------------------------------------------------
 
@@ -283,16 +287,26 @@ class AgentStateService:
         if ev.name == "AgentRingNoAnswer":
             agent_id = agent_from_member(ev.get("MemberName"), ev.get("Interface"))
             n = self.config.auto_pause_after_missed
-            if n and self.book.missed_rings(agent_id) >= n and self.settings.agent(agent_id) is not None:
+            if (
+                n
+                and self.book.missed_rings(agent_id) >= n
+                and agent_id not in self._auto_pausing  # one more miss while the pause is on its way
+                and self.settings.agent(agent_id) is not None
+            ):
+                self._auto_pausing.add(agent_id)
                 self._spawn(self._auto_pause(agent_id), f"acd-auto-pause:{agent_id}")
 
     async def _auto_pause(self, agent_id: str) -> None:
-        st = self.book.get(agent_id)
-        if st is not None and st.status == "paused":
-            return
-        log.warning("agent %s missed %d rings in a row: pausing", agent_id, self.book.missed_rings(agent_id))
-        await self.pause(agent_id, self.config.auto_pause_reason)
-        self.auto_pauses += 1
+        try:
+            st = self.book.get(agent_id)
+            if st is not None and st.status == "paused":
+                return
+            missed = self.book.missed_rings(agent_id)
+            log.warning("agent %s missed %d rings in a row: pausing", agent_id, missed)
+            await self.pause(agent_id, self.config.auto_pause_reason)
+            self.auto_pauses += 1
+        finally:
+            self._auto_pausing.discard(agent_id)
 
     async def on_connected(self) -> None:
         """After each AMI login: re-sync in the background (the AMI supervisor must not wait on it)."""
@@ -383,6 +397,9 @@ class AgentStateService:
                 self._wrap_timers[cur.agent_id] = asyncio.get_running_loop().call_later(
                     t.wrap_up_seconds, self._wrap_up_over, cur.agent_id
                 )
+        if transitions:
+            async with self._changed:
+                self._changed.notify_all()
 
     def _wrap_up_over(self, agent_id: str) -> None:
         self._wrap_timers.pop(agent_id, None)

@@ -36,7 +36,8 @@ def base_config() -> dict[str, Any]:
 
 
 def make_settings(**over: Any) -> Settings:
-    data = deep_merge(base_config(), over)
+    # Never the default FastAGI port: a test bridge must not collide with another bridge or test.
+    data = deep_merge(deep_merge(base_config(), {"asterisk": {"agi": {"port": free_port()}}}), over)
     if "ivr" in over:  # an IVR tree is replaced whole, never merged node by node
         data["ivr"] = copy.deepcopy(over["ivr"])
     return Settings.model_validate(data)
