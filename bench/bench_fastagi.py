@@ -6,7 +6,8 @@ command as Asterisk gives it, DTMF included) places ``--sessions`` calls at once
 The server runs in its own process (``--serve``), so client work does not sit on the server's loop.
 "Decision latency" is the server's think time: from the moment our reply (or the header) is written
 to the moment its next command arrives. For tongdai that includes the customer lookup in a real SQLite
-directory (the 5 demo customers plus ``--customers`` generated ones), the menu state machine, the ACD
+directory (the 5 demo customers plus ``--customers`` generated ones; the IVR's light facts query, as
+wired by the Bridge: ``IvrRoute`` given the ``CustomerDirectory``), the menu state machine, the ACD
 priority and the call-tracker annotations. panoramisk's route does one command (``ANSWER``).
 
     python bench/bench_fastagi.py                    # 200 concurrent, 600 calls, 2,000 customers
@@ -69,6 +70,9 @@ async def serve_tongdai(db: Path, customers: int, redis_url: str | None, prefix:
     server = AgiServer("127.0.0.1", 0, command_timeout=30)
     route.register(server)
     await server.start()
+    from core.app import freeze_startup_heap
+
+    freeze_startup_heap()  # as `tongdai serve` does once the bridge is up
     print(server.port, flush=True)
     await asyncio.Event().wait()
 

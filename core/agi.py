@@ -10,6 +10,10 @@ What it guards against, and why:
 * multi-line ``520`` usage replies and ``510`` bad commands are parsed into errors;
 * injection: every command argument is checked for CR/LF and quoted, so a caller-ID name such as
   ``"x\\nEXEC System ..."`` is data, never a second command;
+* the header itself: Asterisk writes channel values into it raw, so a caller-ID name with a newline
+  spills onto lines of its own. The header is parsed as Asterisk 22 writes it (:data:`AGI_ENV`, a fixed
+  order): a stray line continues the free-text value before it, and a key out of order or repeated
+  (``"x\\nagi_network_script: evil"``) refuses the request instead of overriding the real value;
 * cancellation is never swallowed; an unexpected handler error sets ``TONGDAI_AGI_ERROR`` so the
   dialplan falls back and no caller sits in silence.
 
@@ -31,6 +35,104 @@ from core.errors import AgiError, AgiHangup
 from core.protocol_safety import check_line_value
 
 log = logging.getLogger(__name__)
+
+# Asterisk 22's AGI environment, in the order it is sent (res_agi.c: launch_netscript writes the two
+# ``network`` lines, then setup_env the rest, then ``agi_arg_1..n`` and a blank line). Kinds:
+# "text" may hold anything the channel carries, newlines included (caller ID, dialled numbers, names);
+# "line" is written by Asterisk itself; "int" is a number; any other kind is the only value allowed.
+AGI_ENV: tuple[tuple[str, str], ...] = (
+    ("network", "yes"),
+    ("network_script", "text"),  # only when the AGI URL has a path
+    ("request", "text"),
+    ("channel", "text"),
+    ("language", "line"),
+    ("type", "line"),
+    ("uniqueid", "line"),
+    ("version", "line"),
+    ("callerid", "text"),
+    ("calleridname", "text"),
+    ("callingpres", "int"),
+    ("callingani2", "int"),
+    ("callington", "int"),
+    ("callingtns", "int"),
+    ("dnid", "text"),
+    ("rdnis", "text"),
+    ("context", "text"),
+    ("extension", "text"),
+    ("priority", "int"),
+    ("enhanced", "0.0|1.0"),
+    ("accountcode", "text"),
+    ("threadid", "int"),
+)
+_ENV_POS = {key: i for i, (key, _) in enumerate(AGI_ENV)}
+_OPTIONAL = frozenset({"network_script"})
+_ENV_LINE = re.compile(r"agi_([a-z0-9_]+):(?: (.*)|)", re.DOTALL)
+_INT = re.compile(r"-?\d+")
+# Shown to people: controls (CR, LF, ESC...), zero-width and bidi overrides become plain spaces.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
+
+
+def display_text(raw: str, limit: int = 80) -> str:
+    """A network-supplied string made safe to show on one line: no controls, spaces collapsed."""
+    return " ".join(_UNPRINTABLE.sub(" ", raw).split())[:limit]
+
+
+class AgiEnvParser:
+    """Reads Asterisk's AGI environment one line at a time, knowing its fixed key order.
+
+    ``feed`` returns True once the blank line that ends the environment is read. A line that is not
+    the start of a later key continues a "text" value (so a caller-ID name may hold newlines, blank
+    lines included). A known key that comes again or out of order can only have been forged inside a
+    value (the real one follows or came before): :class:`AgiError`, the request is refused.
+    """
+
+    _LAST = len(AGI_ENV) - 1  # threadid: the environment may end only after it
+
+    def __init__(self) -> None:
+        self.env: dict[str, str] = {}
+        self._pos = -1
+        self._key = ""
+        self._kind = ""
+
+    def _position(self, key: str) -> int | None:
+        if key.startswith("arg_") and key[4:].isdigit() and not key[4:].startswith("0"):
+            return self._LAST + int(key[4:])
+        return _ENV_POS.get(key)
+
+    def feed(self, line: str) -> bool:
+        if line == "" and self._pos >= self._LAST:
+            return True
+        m = _ENV_LINE.fullmatch(line)
+        pos = self._position(m.group(1)) if m else None
+        if m is None or pos is None:
+            if self._kind != "text":
+                raise AgiError(f"malformed AGI header line {line[:60]!r}")
+            self.env[self._key] += "\n" + line  # a value that held a newline: still that value
+            return False
+        key, value = m.group(1), m.group(2) or ""
+        if pos <= self._pos:
+            raise AgiError(f"AGI header key agi_{key} repeated or out of order (forged in a value?)")
+        missing = [k for k, _ in AGI_ENV[self._pos + 1 : pos] if k not in _OPTIONAL]
+        if missing or (pos > self._LAST + 1 and f"arg_{pos - self._LAST - 1}" not in self.env):
+            raise AgiError(f"AGI header: agi_{key} before agi_{missing[0] if missing else 'arg_<n-1>'}")
+        kind = AGI_ENV[pos][1] if pos <= self._LAST else "text"
+        if kind == "int" and not _INT.fullmatch(value.strip()):
+            raise AgiError(f"AGI header agi_{key} is not a number: {value[:30]!r}")
+        if kind not in ("int", "text", "line") and value.strip() not in kind.split("|"):
+            raise AgiError(f"AGI header agi_{key} has an unexpected value {value[:30]!r}")
+        self.env[key] = value if kind == "text" else value.strip()
+        self._pos, self._key, self._kind = pos, key, kind
+        return False
+
+
+def parse_agi_env(text: str) -> dict[str, str]:
+    """The environment in ``text`` (everything up to and including its blank line); for tests/tools."""
+    parser = AgiEnvParser()
+    for line in text.split("\n"):
+        if parser.feed(line.removesuffix("\r")):
+            return parser.env
+    raise AgiError("AGI header ended before its blank line")
+
 
 _REPLY = re.compile(r"^(\d{3})(?: result=(-?\d*)(?: \((.*)\))?(?: (.*))?)?")
 
@@ -74,7 +176,12 @@ class AgiRequest:
 
     @property
     def caller_name(self) -> str:
-        return self.env.get("calleridname", "")
+        """The caller-ID name for display (untrusted: controls and newlines become spaces).
+
+        The exact name, newlines included, stays in ``env["calleridname"]``.
+        """
+        name = self.env.get("calleridname", "")
+        return "" if name == "unknown" else display_text(name)
 
 
 def quote_arg(value: str) -> str:
@@ -272,7 +379,7 @@ class AgiServer:
                 self._sessions.discard(task)
 
     async def _read_headers(self, reader: asyncio.StreamReader, peer: str) -> AgiRequest:
-        env: dict[str, str] = {}
+        parser = AgiEnvParser()
         total = 0
         async with asyncio.timeout(self.header_timeout):
             while True:
@@ -282,13 +389,9 @@ class AgiServer:
                 total += len(raw)
                 if total > self.max_header_bytes:
                     raise AgiError(f"AGI header larger than {self.max_header_bytes} bytes")
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if not line:
+                if parser.feed(raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")):
                     break
-                key, sep, value = line.partition(":")
-                if not sep or not key.startswith("agi_"):
-                    raise AgiError(f"malformed AGI header line {line[:60]!r}")
-                env[key[4:]] = value.strip()
+        env = parser.env
         script = env.get("network_script") or urlsplit(env.get("request", "")).path.lstrip("/")
         path, _, qs = script.partition("?")
         args = [env[k] for k in sorted((k for k in env if k.startswith("arg_")), key=lambda k: int(k[4:]))]

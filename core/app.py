@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -218,10 +219,18 @@ class Bridge:
             )
 
 
+def freeze_startup_heap() -> None:
+    """Move everything built at start-up out of the cyclic GC's reach: it lives as long as the process,
+    and each full collection walking it stalled every call in progress (~0.2 s with 200 in the IVR)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     """Run until cancelled (SIGINT/SIGTERM)."""
     bridge = Bridge(settings)
     await bridge.start()
+    freeze_startup_heap()
     try:
         await asyncio.Event().wait()
     finally:

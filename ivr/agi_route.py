@@ -10,6 +10,7 @@ as ``ivr.finished``; callback requests are stored (ivr.callbacks) before the cal
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,10 @@ from core.bus import BusEvent
 from core.calls import CallTracker
 from core.config import Settings
 from core.errors import AgiHangup
-from crm_bridge.profile import CustomerProfile
+from crm_bridge.directory import CustomerDirectory
 from ivr.callbacks import CallbackStore
 from ivr.config import normalize_number
-from ivr.lookup import CallerLookup, Directory
+from ivr.lookup import CallerLookup, Directory, ivr_directory
 from ivr.machine import (
     CallInfo,
     Collect,
@@ -49,40 +50,28 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DIGITS = "0123456789*#"
 
 
-def facts_of(p: CustomerProfile) -> CustomerFacts:
-    """The few facts the IVR speaks or branches on."""
-    bill = None
-    month = None
-    for s in p.services:
-        amount = getattr(s, "last_bill_vnd", None)
-        if amount is not None:
-            bill = (bill or 0) + int(amount)
-            month = getattr(s, "last_bill_month", None) or month
-    return CustomerFacts(
-        customer_id=p.customer_id,
-        name=p.name,
-        tier=p.tier,
-        points=p.points,
-        last_bill_vnd=bill,
-        last_bill_month=month,
-        area=p.province,
-        language=p.preferred_language,
-    )
-
-
 class IvrRoute:
     def __init__(
         self,
         settings: Settings,
         tracker: CallTracker,
-        directory: Directory,
+        directory: CustomerDirectory | Directory,
         policy: AcdPolicy,
         *,
         callbacks: CallbackStore | None = None,
         metrics: IvrMetrics | None = None,
     ) -> None:
+        """``directory``: the CRM's (the IVR then reads its light facts from the same database) or any
+        IVR :class:`Directory`."""
         self.settings = settings
         self.tracker = tracker
+        # With a profile cache, an identified caller's full profile is loaded into it off the decision
+        # path, so the screen pop finds it there when the agent's phone rings.
+        self._warm: CustomerDirectory | None = None
+        if isinstance(directory, CustomerDirectory):
+            self._warm = directory if directory.cache is not None else None
+            directory = ivr_directory(directory)
+        self._warming: set[asyncio.Task[object]] = set()
         self.lookup = CallerLookup(directory, settings.asterisk.agi.decision_budget)
         self.policy = policy
         self.callbacks = callbacks
@@ -95,23 +84,32 @@ class IvrRoute:
     async def handle(self, agi: AgiSession) -> None:
         self.sessions += 1
         req = agi.request
-        call_id = await agi.get_variable("CHANNEL(linkedid)") or req.uniqueid
         # Caller ID is untrusted network data: only a plausible phone number is ever looked up.
         caller = normalize_number(req.caller_number)
-        profile: CustomerProfile | None = None
-        by_number: tuple[CustomerProfile | None, bool] | None = None
-        if caller:
-            by_number = await self.lookup.by_caller(caller)
+        name = req.caller_name  # display-safe: a name with newlines arrives as one line of text
+        # The lookup runs while Asterisk answers the linkedid question (a round trip on a real link).
+        pending = asyncio.ensure_future(self.lookup.by_caller(caller)) if caller else None
+        try:
+            call_id = await agi.get_variable("CHANNEL(linkedid)") or req.uniqueid
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+        profile: CustomerFacts | None = None
+        by_number: tuple[CustomerFacts | None, bool] | None = None
+        if pending is not None:
+            by_number = await pending
             profile = by_number[0]
+            self._warm_profile(profile)
         info = CallInfo(
             caller=caller,
-            caller_name=req.caller_name or None,
+            caller_name=name or None,
             dialled=req.env.get("dnid") or req.env.get("extension", ""),
             now=datetime.now(VN_TZ),
-            customer=facts_of(profile) if profile else None,
+            customer=profile,
         )
         ivr = IvrSession(self.settings.ivr, info)
-        self._annotate(call_id, ivr, profile, caller)
+        self._annotate(call_id, ivr, profile, caller, name)
         decided: Step | None = None
         try:
             step = ivr.start()
@@ -131,8 +129,20 @@ class IvrRoute:
             ivr.on_hangup()
             raise
         finally:
-            self._annotate(call_id, ivr, profile, caller)
+            self._annotate(call_id, ivr, profile, caller, name)
             self._finished(call_id, ivr)
+
+    def _warm_profile(self, facts: CustomerFacts | None) -> None:
+        if self._warm is None or facts is None:
+            return
+        task = asyncio.ensure_future(self._warm.by_customer_id(facts.customer_id))
+        self._warming.add(task)
+        task.add_done_callback(self._warmed)
+
+    def _warmed(self, task: asyncio.Task[object]) -> None:
+        self._warming.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("profile cache warm-up failed: %s", task.exception())
 
     def _finished(self, call_id: str, ivr: IvrSession) -> None:
         summary = ivr.summary()
@@ -151,7 +161,7 @@ class IvrRoute:
 
     async def _execute(
         self, agi: AgiSession, call_id: str, ivr: IvrSession, step: Step
-    ) -> tuple[StepResult, CustomerProfile | None]:
+    ) -> tuple[StepResult, CustomerFacts | None]:
         if isinstance(step, Play):
             for sound in step.prompts:
                 await agi.stream_file(sound)
@@ -163,7 +173,8 @@ class IvrRoute:
                 profile, failed = await self.lookup.by_caller(step.value)
             else:
                 profile, failed = await self.lookup.by_keys(step.value)
-            return LookupResult(facts_of(profile) if profile else None, failed), profile
+                self._warm_profile(profile)
+            return LookupResult(profile, failed), profile
         if isinstance(step, RequestCallback):
             customer_id = ivr.customer.customer_id if ivr.customer else None
             if self.callbacks is not None:
@@ -202,10 +213,10 @@ class IvrRoute:
         agi: AgiSession,
         call_id: str,
         decided: Step | None,
-        profile: CustomerProfile | None,
+        profile: CustomerFacts | None,
     ) -> None:
         if isinstance(decided, Transfer):
-            crm_tier = profile.tier if profile else "standard"
+            crm_tier = (profile.tier if profile else None) or "standard"
             acd_tier = self.settings.tier_map.get(crm_tier, self.policy.tiers[-1].name)
             prio = self.policy.initial_priority(acd_tier)
             queue = self.settings.queue(decided.queue)
@@ -226,7 +237,12 @@ class IvrRoute:
         return [e["node"] + (":" + "".join(e["digits"]) if e["digits"] else "") for e in summary["path"]]
 
     def _annotate(
-        self, call_id: str, ivr: IvrSession, profile: CustomerProfile | None, caller: str | None
+        self,
+        call_id: str,
+        ivr: IvrSession,
+        profile: CustomerFacts | None,
+        caller: str | None,
+        name: str = "",
     ) -> None:
         summary: dict[str, Any] = ivr.summary()
         fields: dict[str, Any] = {
@@ -238,7 +254,9 @@ class IvrRoute:
         }
         if caller:
             fields["caller_number"] = caller
+        if name:
+            fields["caller_name"] = name
         if profile is not None:
             fields["customer_id"] = profile.customer_id
-            fields["tier"] = profile.tier
+            fields["tier"] = profile.tier or ""
         self.tracker.annotate(call_id, **fields)

@@ -50,27 +50,32 @@ class ScriptedCall:
     pace: Callable[[], float] | None = None
 
     def header(self) -> bytes:
-        lines = {
-            "network": "yes",
-            "network_script": self.route,
-            "request": f"agi://127.0.0.1/{self.route}",
-            "channel": f"Local/18001090@tongdai-hotline-{self.uniqueid};2",
-            "language": "en",
-            "type": "Local",
-            "uniqueid": self.uniqueid,
-            "version": "22.0.0",
-            "callerid": self.caller or "unknown",
-            "calleridname": self.caller_name or "unknown",
-            "callingpres": "0",
-            "dnid": "18001090",
-            "context": "tongdai-ivr",
-            "extension": "s",
-            "priority": "4",
-            "enhanced": "0.0",
-            "accountcode": "",
-            "threadid": "140000000000000",
-        }
-        return ("".join(f"agi_{k}: {v}\n" for k, v in lines.items()) + "\n").encode()
+        """The environment exactly as Asterisk 22 writes it (res_agi.c), names written raw."""
+        lines = [
+            ("network", "yes"),
+            ("network_script", self.route),
+            ("request", f"agi://127.0.0.1/{self.route}"),
+            ("channel", f"Local/18001090@tongdai-hotline-{self.uniqueid};2"),
+            ("language", "en"),
+            ("type", "Local"),
+            ("uniqueid", self.uniqueid),
+            ("version", "22.0.0"),
+            ("callerid", self.caller or "unknown"),
+            ("calleridname", self.caller_name or "unknown"),
+            ("callingpres", "0"),
+            ("callingani2", "0"),
+            ("callington", "0"),
+            ("callingtns", "0"),
+            ("dnid", "18001090"),
+            ("rdnis", "unknown"),
+            ("context", "tongdai-ivr"),
+            ("extension", "s"),
+            ("priority", "4"),
+            ("enhanced", "0.0"),
+            ("accountcode", ""),
+            ("threadid", "140000000000000"),
+        ]
+        return ("".join(f"agi_{k}: {v}\n" for k, v in lines) + "\n").encode()
 
     def _key(self, allowed: str | None) -> str | None:
         if self.keys and (allowed is None or self.keys[0] in allowed):

@@ -251,6 +251,8 @@ async def test_caller_name_with_newline_and_agi_command_changes_nothing(
     pwned.unlink(missing_ok=True)
     b, rec = await make_bridge()
     await place_call(ami, KNOWN, hotline="18001090", dtmf="1w1w1", stay=8)  # a normal call alongside
+    # tongdai-callsim-inject sets CALLERID(name) to "x\nEXEC System touch /tmp/pwned" (AMI itself
+    # refuses a newline in a value, rightly), then dials the hotline.
     await ami.action(
         "Originate",
         {
@@ -265,11 +267,15 @@ async def test_caller_name_with_newline_and_agi_command_changes_nothing(
     )
     ended = await eventually(lambda: rec.ended("0987654321"), timeout=40)
     assert not pwned.exists() and not Path("/tmp/pwned").exists()  # noqa: ASYNC240 (a stat, in a test)
-    # Asterisk writes the name into the AGI header unescaped, so the header carries a stray line:
-    # the FastAGI server refuses that request (nothing of it is ever sent back as a command) and
-    # the dialplan's fallback still puts the caller through to a person.
-    assert b.agi is not None and b.agi.rejected >= 1
-    assert ended["queued_at"] and ended["queue"] == "care"
+    # Asterisk writes the name into the AGI header raw, so it spills onto a line of its own; that line
+    # is read as the rest of the name: the request is served, the caller walks the normal IVR.
+    assert b.agi is not None and b.agi.rejected == 0
+    assert ended["caller_name"] == "x EXEC System touch /tmp/pwned"  # one line, for display
+    assert ended["ivr_outcome"] == "transferred" and ended["queue"] == "mobile"
+    assert ended["ivr_path"][-3:] == ["main:1", "mobile:1", "mobile_fault"]
+    assert ended["customer_id"] == "KH0000000002"  # identified by number, as any caller
+    r = await record_of(b, ended["call_id"])
+    assert r.queue == "mobile" and r.ivr_path[-1] == "mobile_fault" and r.customer_id == "KH0000000002"
     normal = await eventually(lambda: rec.ended(KNOWN), timeout=40)
     assert normal["queue"] == "mobile" and normal["ivr_outcome"] == "transferred"
     assert not pwned.exists()

@@ -26,6 +26,7 @@ from crm_bridge.directory import CustomerDirectory
 from ivr.agi_route import IvrRoute
 from ivr.agi_script import ScriptedCall
 from ivr.callbacks import CallbackStore
+from ivr.lookup import Directory, ivr_directory
 from ivr.metrics import IvrMetrics
 from ivr.models import CallbackRequest
 from tests.support.settings import base_config, make_settings
@@ -73,7 +74,7 @@ async def rig_factory(tmp_path: Path) -> AsyncIterator[Any]:
         route = IvrRoute(
             settings,
             tracker,
-            directory(real) if directory else real,
+            directory(ivr_directory(real)) if directory else real,
             settings.acd.build(),
             callbacks=CallbackStore(sessions),
             metrics=IvrMetrics(),
@@ -122,7 +123,7 @@ async def test_wrong_customer_id_is_refused_then_menu(rig_factory: Any) -> None:
 class Slow:
     """A directory whose every answer takes 5 s (a database under a lock, a CRM timing out)."""
 
-    def __init__(self, real: CustomerDirectory) -> None:
+    def __init__(self, real: Directory) -> None:
         self.real = real
 
     async def by_number(self, number: str) -> Any:
