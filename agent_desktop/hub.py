@@ -78,20 +78,27 @@ class PopHub:
     def connected_agents(self) -> list[str]:
         return [a for a, c in self._conns.items() if c]
 
-    async def _send(self, conn: _Conn, frame: dict[str, Any]) -> None:
+    async def _send(self, conn: _Conn, frame: dict[str, Any] | str) -> None:
         if conn.socket.closed:
             return
+        data = frame if isinstance(frame, str) else _dumps(frame)
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await conn.socket.send_str(json.dumps(frame, ensure_ascii=False, default=str))
+            await conn.socket.send_str(data)
 
     async def _to_agent(self, agent_id: str, frame: dict[str, Any]) -> int:
         conns = list(self._conns.get(agent_id, ()))
-        await asyncio.gather(*(self._send(c, frame) for c in conns))
+        if len(conns) == 1:  # the usual case: no gather, no extra tasks on the pop's path
+            await self._send(conns[0], frame)
+        elif conns:
+            data = _dumps(frame)  # once for all of the agent's sockets
+            await asyncio.gather(*(self._send(c, data) for c in conns))
         return len(conns)
 
     async def _to_supervisors(self, frame: dict[str, Any], skip_agent: str = "") -> None:
         targets = [c for c in self._supervisors if c.agent_id != skip_agent]
-        await asyncio.gather(*(self._send(c, frame) for c in targets))
+        if targets:
+            data = _dumps(frame)
+            await asyncio.gather(*(self._send(c, data) for c in targets))
 
     async def send_supervisors(self, frame: dict[str, Any]) -> None:
         """Every supervisor's sockets (the wallboard's snapshots)."""
@@ -188,6 +195,10 @@ class PopHub:
             self._in_background(
                 self._audit(agent, "profile.pop", "customer", str(profile.get("customer_id", "")))
             )
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, default=str)
 
 
 def _call_summary(d: dict[str, Any]) -> dict[str, Any]:

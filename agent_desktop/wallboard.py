@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,8 +79,9 @@ class Figures:
     abandoned: int = 0
     answered_in_sl: int = 0
     sl_target: float = 0.0
-    _waits: list[float] = field(default_factory=list)
-    _talks: list[float] = field(default_factory=list)
+    wait_sum: float = 0.0  # over answered calls: ASA = wait_sum / answered
+    talk_sum: float = 0.0
+    talked: int = 0  # answered calls that ended: AHT = talk_sum / talked
 
     def add(self, c: QueuedCall, now: float) -> None:
         self.offered += 1
@@ -90,11 +91,12 @@ class Figures:
         elif c.answered_at is not None:
             self.answered += 1
             wait = c.answered_at - c.queued_at
-            self._waits.append(wait)
+            self.wait_sum += wait
             if wait <= self.sl_target:
                 self.answered_in_sl += 1
             if c.ended_at is not None:
-                self._talks.append(c.ended_at - c.answered_at)
+                self.talk_sum += c.ended_at - c.answered_at
+                self.talked += 1
         else:
             self.abandoned += 1
 
@@ -109,8 +111,47 @@ class Figures:
             "answered_in_sl": self.answered_in_sl,
             "sl_target": self.sl_target,
             "sl": round(self.answered_in_sl / handled, 4) if handled else None,
-            "asa": round(sum(self._waits) / len(self._waits), 2) if self._waits else None,
-            "aht": round(sum(self._talks) / len(self._talks), 2) if self._talks else None,
+            "asa": round(self.wait_sum / self.answered, 2) if self.answered else None,
+            "aht": round(self.talk_sum / self.talked, 2) if self.talked else None,
+        }
+
+
+class Tally:
+    """Figures per queue, per tier and per half-hour of a set of calls."""
+
+    def __init__(
+        self,
+        queue_sl: float,
+        tier_sl: dict[str, float],
+        queues: Iterable[str] = (),
+        tiers: Iterable[str] = (),
+    ) -> None:
+        self.queue_sl, self.tier_sl = queue_sl, tier_sl
+        self.by_queue: dict[str, Figures] = {q: Figures(sl_target=queue_sl) for q in queues}
+        self.by_tier: dict[str, Figures] = {t: Figures(sl_target=tier_sl.get(t, queue_sl)) for t in tiers}
+        self.halves: dict[str, Figures] = {}
+
+    def add(self, c: QueuedCall, now: float) -> None:
+        q = self.queue_sl
+        self.by_queue.setdefault(c.queue, Figures(sl_target=q)).add(c, now)
+        tier = c.tier or "standard"
+        self.by_tier.setdefault(tier, Figures(sl_target=self.tier_sl.get(tier, q))).add(c, now)
+        t = datetime.fromtimestamp(c.queued_at, VN)
+        slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
+        self.halves.setdefault(slot, Figures(sl_target=q)).add(c, now)
+
+    def copy(self) -> Tally:
+        t = Tally(self.queue_sl, self.tier_sl)
+        t.by_queue = {k: replace(f) for k, f in self.by_queue.items()}
+        t.by_tier = {k: replace(f) for k, f in self.by_tier.items()}
+        t.halves = {k: replace(f) for k, f in self.halves.items()}
+        return t
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "queues": [{"name": q, **f.to_json()} for q, f in self.by_queue.items()],
+            "tiers": [{"name": t, **f.to_json()} for t, f in self.by_tier.items()],
+            "halfhours": [{"slot": s, **self.halves[s].to_json()} for s in sorted(self.halves)],
         }
 
 
@@ -124,21 +165,10 @@ def compute(
     tiers: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Per-queue, per-tier and per-half-hour figures for ``calls`` (pure: the tests call it too)."""
-    by_queue: dict[str, Figures] = {q: Figures(sl_target=queue_sl) for q in queues}
-    by_tier: dict[str, Figures] = {t: Figures(sl_target=tier_sl.get(t, queue_sl)) for t in tiers}
-    halves: dict[str, Figures] = {}
+    tally = Tally(queue_sl, tier_sl, queues, tiers)
     for c in calls:
-        by_queue.setdefault(c.queue, Figures(sl_target=queue_sl)).add(c, now)
-        tier = c.tier or "standard"
-        by_tier.setdefault(tier, Figures(sl_target=tier_sl.get(tier, queue_sl))).add(c, now)
-        t = datetime.fromtimestamp(c.queued_at, VN)
-        slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
-        halves.setdefault(slot, Figures(sl_target=queue_sl)).add(c, now)
-    return {
-        "queues": [{"name": q, **f.to_json()} for q, f in by_queue.items()],
-        "tiers": [{"name": t, **f.to_json()} for t, f in by_tier.items()],
-        "halfhours": [{"slot": s, **halves[s].to_json()} for s in sorted(halves)],
-    }
+        tally.add(c, now)
+    return tally.to_json()
 
 
 def _epoch(v: Any) -> float | None:
@@ -178,7 +208,10 @@ class Wallboard:
         self.coalesce = coalesce
         self._now = now
         self.day = local_day(now())
+        # Calls still in progress, and today's finished calls folded into running totals: a snapshot
+        # costs O(live calls), not O(today's calls), so a busy day never slows the pops down.
         self.calls: dict[str, QueuedCall] = {}
+        self._done = self._tally()
         # agent id -> {"status", "reason", "since", "queues"} from agent.state; "on_call" from call events.
         self.agents: dict[str, dict[str, Any]] = {
             a: {"status": "unknown", "reason": "", "since": None, "queues": [], "on_call": ""} for a in agents
@@ -191,16 +224,21 @@ class Wallboard:
         bus.subscribe("call.", self.on_call_event, name="wallboard-calls")
         bus.subscribe("agent.state", self.on_agent_state, name="wallboard-agents")
 
+    def _tally(self) -> Tally:
+        return Tally(self.queue_sl, self.tier_sl, self.queue_labels, self.tier_sl)
+
     def seed(self, rows: Iterable[QueuedCall]) -> None:
         """Today's finished calls from the ``calls`` table (start-up)."""
+        now = self._now()
         for r in rows:
-            if local_day(r.queued_at) == self.day:
-                self.calls.setdefault(r.call_id, r)
+            if local_day(r.queued_at) == self.day and r.call_id not in self.calls:
+                self._done.add(r, now)
 
     def _roll_day(self) -> None:
         today = local_day(self._now())
         if today != self.day:
             self.day = today
+            self._done = self._tally()
             self.calls = {k: c for k, c in self.calls.items() if c.waiting}
 
     # --- events -------------------------------------------------------------------------------
@@ -227,6 +265,8 @@ class Wallboard:
         elif kind in ("abandoned", "ended") and c is not None:
             if c.ended_at is None:
                 c.ended_at = _epoch(d.get("ended_at")) or ev.ts
+            if kind == "ended":  # final: nothing can change this offer any more
+                self._done.add(self.calls.pop(ev.call_id), ev.ts)
             for a in self.agents.values():
                 if a["on_call"] == ev.call_id:
                     a["on_call"] = ""
@@ -256,14 +296,10 @@ class Wallboard:
 
     def snapshot(self) -> dict[str, Any]:
         now = self._now()
-        figs = compute(
-            self.calls.values(),
-            now,
-            self.queue_sl,
-            self.tier_sl,
-            queues=self.queue_labels,
-            tiers=self.tier_sl,
-        )
+        tally = self._done.copy()
+        for c in self.calls.values():
+            tally.add(c, now)
+        figs = tally.to_json()
         for q in figs["queues"]:
             q["label"] = self.queue_labels.get(q["name"], q["name"])
         agents = []

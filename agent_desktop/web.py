@@ -90,6 +90,16 @@ TEXT = {
         "state": "Trạng thái",
         "in_state": "Thời gian",
         "chart": "Lưu lượng và mức phục vụ theo nửa giờ (hôm nay)",
+        "definitions": "Cách tính",
+        "def_sl": "Mức phục vụ (SL) = số cuộc được trả lời trong ngưỡng chờ / "
+        "(số cuộc được trả lời + bỏ máy). Ngưỡng: hàng đợi {queue} giây; theo hạng khách hàng: {tiers}.",
+        "def_asa": "ASA = thời gian chờ trung bình (từ lúc vào hàng đợi đến khi được trả lời) "
+        "của các cuộc được trả lời.",
+        "def_aht": "AHT = thời gian đàm thoại trung bình của các cuộc đã kết thúc, "
+        "không gồm thời gian hoàn tất sau cuộc gọi.",
+        "def_day": "Bỏ máy = người gọi rời hàng đợi trước khi được trả lời. "
+        "Mỗi cuộc được tính vào ngày và nửa giờ nó vào hàng đợi (giờ Việt Nam).",
+        "seconds": "giây",
     },
     "en": {
         "title": "Agent desktop",
@@ -145,6 +155,14 @@ TEXT = {
         "state": "State",
         "in_state": "Time in state",
         "chart": "Traffic and service level by half-hour (today)",
+        "definitions": "Definitions",
+        "def_sl": "Service level (SL) = calls answered within the target wait / "
+        "(calls answered + abandoned). Targets: queues {queue} s; by customer tier: {tiers}.",
+        "def_asa": "ASA = mean wait (queue entry to answer) of the answered calls.",
+        "def_aht": "AHT = mean talk time of the answered calls that ended; after-call work is not included.",
+        "def_day": "Abandoned = the caller left the queue before an answer. Each call counts in the day and "
+        "half-hour in which it entered the queue (Vietnam time).",
+        "seconds": "s",
     },
 }
 
@@ -262,13 +280,17 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS_KEY]
     agent = settings.agent(who[0])
     lang = _lang(request)
+    t = TEXT[lang]
+    tiers = ", ".join(f"{x.name} {x.target_seconds:g} {t['seconds']}" for x in settings.acd.tiers)
     ctx = {
-        "t": TEXT[lang],
+        "t": t,
         "lang": lang,
         "agent_id": who[0],
         "agent_name": agent.name if agent else who[0],
         "role": who[1],
         "csrf": await _csrf_token(request),
+        # The service level's definition and targets, stated on the page itself.
+        "def_sl": str(t["def_sl"]).format(queue=f"{settings.desktop.queue_sl_seconds:g}", tiers=tiers),
         **_desk_ctx(request),
     }
     return aiohttp_jinja2.render_template("wallboard.html", request, ctx)

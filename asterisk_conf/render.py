@@ -56,6 +56,7 @@ FILES = (
     "cdr_custom.conf",
     "cel.conf",
     "musiconhold.conf",
+    "features.conf",
 )
 
 

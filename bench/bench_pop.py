@@ -2,10 +2,13 @@
 
 A real Bridge (aiohttp desktop on 127.0.0.1, SQLite with the demo customers, bus, CallTracker,
 PopHub, call store, audit log) with N agents logged in over HTTP and connected over real
-websockets. Asterisk is NOT involved: synthetic AMI events (Newchannel, QueueCallerJoin,
-AgentCalled, AgentConnect, Hangup) are fed into ``CallTracker.handle`` at the given call rate, as
-the AMI reader would. Each pop includes the customer profile lookup: through the Redis profile cache
-(as in production, where the IVR prefetches it) or, with ``--redis ''``, straight from SQLite.
+websockets from a second process (their browsers are not in the bridge's event loop; both
+processes time on the system-wide monotonic clock). Asterisk is NOT involved: synthetic AMI
+events (Newchannel, QueueCallerJoin, AgentCalled, AgentConnect, Hangup) are fed into
+``CallTracker.handle`` at the given call rate, as the AMI reader would. Each pop includes the
+customer profile lookup: through the Redis profile cache, which the IVR's own lookup (in the same
+process) has filled seconds before the ring (modelled by a lookup before QueueCallerJoin, outside
+the measured span; ``--no-prefetch`` skips it), or, with ``--redis ''``, straight from SQLite.
 
     .venv/bin/python bench/bench_pop.py                 # 100 agents, 50 calls/s for 10 s
     .venv/bin/python bench/bench_pop.py --redis ''      # no cache: every pop reads SQLite
@@ -29,14 +32,17 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select
+
 from core.ami import AmiEvent
 from core.app import Bridge
 from crm_bridge.demo_data import load_demo
+from crm_bridge.models import Customer
 from tests.support.settings import base_config, free_port, make_settings
 
 
 async def agent_socket(
-    base: str, agent: str, sent: dict[str, float], out: tuple[list[float], list[float]], ready: asyncio.Event
+    base: str, agent: str, got: list[tuple[str, float, float]], ready: asyncio.Event
 ) -> tuple[aiohttp.ClientSession, asyncio.Task[None]]:
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with http.get(f"{base}/login") as r:
@@ -54,12 +60,26 @@ async def agent_socket(
             if f["type"] == "hello":
                 ready.set()
             elif f["type"] == "pop":
-                t0 = sent.pop(f["call_id"], None)
-                if t0 is not None:
-                    out[0].append((time.perf_counter() - t0) * 1000)
-                    out[1].append(float(f.get("lookup_ms", 0)))
+                got.append((f["call_id"], time.monotonic(), float(f.get("lookup_ms", 0))))
 
     return http, asyncio.create_task(read())
+
+
+async def agents_process(base: str, agents: list[str]) -> None:
+    """The agents' browsers, in their own process (as on their own PCs): log in, connect, print
+    "ready", collect pop frames with their arrival time until stdin closes, print them as JSON."""
+    got: list[tuple[str, float, float]] = []
+    clients = []
+    for a in agents:  # sequential: scrypt verification is deliberately slow
+        ready = asyncio.Event()
+        clients.append(await agent_socket(base, a, got, ready))
+        await ready.wait()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    print(json.dumps(got), flush=True)
+    for http, task in clients:
+        task.cancel()
+        await http.close()
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -73,6 +93,8 @@ async def main(args: argparse.Namespace) -> None:
         database={"url": f"sqlite+aiosqlite:///{tmp / 'bench.db'}"},
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": args.redis or None, "channel": f"bench-pop-{os.getpid()}"},
+        # A fresh cache namespace: every run starts cold, the IVR's lookups fill it as in production.
+        crm={"cache": {"key_prefix": f"bench-pop-{os.getpid()}:"}},
         agents=[
             *base_config()["agents"],
             *({"id": a, "name": f"Agent {a}", "phone": "local", "password_hash": demo_hash} for a in agents),
@@ -81,20 +103,29 @@ async def main(args: argparse.Namespace) -> None:
     bridge = Bridge(settings)
     await bridge.start(connect_ami=False)
     assert bridge.engine is not None
-    await load_demo(bridge.engine, 0)
+    await load_demo(bridge.engine, args.customers)
+    assert bridge.sessions is not None
+    async with bridge.sessions() as s:  # real customer IDs: an unknown one would pop no profile at all
+        customers = list(await s.scalars(select(Customer.customer_id).order_by(Customer.customer_id)))
     base = f"http://127.0.0.1:{bridge.web_port}"
     sent: dict[str, float] = {}
-    lat: list[float] = []
-    lookups: list[float] = []
-    clients = []
     t_login = time.perf_counter()
-    for a in agents:  # sequential: scrypt verification is deliberately slow
-        ready = asyncio.Event()
-        clients.append(await agent_socket(base, a, sent, (lat, lookups), ready))
-        await ready.wait()
+    browsers = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--agents-of",
+        base,
+        *agents,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**26,
+    )
+    assert browsers.stdin is not None and browsers.stdout is not None
+    assert (await browsers.stdout.readline()).strip() == b"ready"
     login_s = time.perf_counter() - t_login
-    customers = [f"KH{n:010d}" for n in range(1, 9)]
     t = bridge.tracker
+    directory = bridge.directory
+    assert directory is not None
     total = int(args.rate * args.seconds)
     start = time.perf_counter()
 
@@ -114,9 +145,12 @@ async def main(args: argparse.Namespace) -> None:
                 },
             )
         )
-        t.annotate(cid, customer_id=customers[i % len(customers)], acd_tier="standard", queue="mobile")
+        customer = customers[i % len(customers)]
+        if args.prefetch:  # the IVR's lookup while the caller keys the menu, seconds before the ring
+            await directory.by_customer_id(customer)
+        t.annotate(cid, customer_id=customer, acd_tier="standard", queue="mobile")
         await t.handle(AmiEvent("QueueCallerJoin", {"Linkedid": cid, "Queue": "mobile"}))
-        sent[cid] = time.perf_counter()  # the AgentCalled event is "received" now
+        sent[cid] = time.monotonic()  # the AgentCalled event is "received" now (clock shared by processes)
         iface = f"Local/{agent}@tongdai-agents/n"
         await t.handle(
             AmiEvent(
@@ -148,6 +182,7 @@ async def main(args: argparse.Namespace) -> None:
             lags.append((time.perf_counter() - t0 - 0.01) * 1000)
 
     prober = asyncio.create_task(probe())
+    cpu0 = time.process_time()
     tasks = []
     for i in range(total):
         due = start + i / args.rate
@@ -158,9 +193,15 @@ async def main(args: argparse.Namespace) -> None:
     await asyncio.gather(*tasks)
     prober.cancel()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     await bridge.bus.drain()
     if bridge.hub is not None:
         await bridge.hub.close()
+    browsers.stdin.close()
+    got = json.loads(await browsers.stdout.readline())
+    await browsers.wait()
+    lat = [(t - sent[cid]) * 1000 for cid, t, _ in got if cid in sent]
+    lookups = [ms for _, _, ms in got]
 
     lat.sort()
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
@@ -168,10 +209,10 @@ async def main(args: argparse.Namespace) -> None:
     print(
         "           real aiohttp websockets on 127.0.0.1, real SQLite (profile lookups, audit, call records)"
     )
-    print(f"agents connected : {len(agents)} (login {login_s:.1f} s)")
+    print(f"agents connected : {len(agents)} (login {login_s:.1f} s); customers {len(customers)}")
     print(
         f"calls            : {total} at {args.rate:g}/s over {elapsed:.1f} s "
-        f"(ring {args.ring}s, talk {args.talk}s)"
+        f"(ring {args.ring}s, talk {args.talk}s; IVR prefetch {'on' if args.prefetch else 'off'})"
     )
     print(f"pops received    : {len(lat)} (missing {total - len(lat)})")
     print(
@@ -183,10 +224,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"profile lookup ms: mean {mean:.2f}  max {worst:.2f} (inside the latency)")
     lq = statistics.quantiles(lags, n=100)
     print(f"event-loop lag ms: p50 {lq[49]:.2f}  p99 {lq[98]:.2f}  max {max(lags):.2f}")
+    print(f"bridge CPU       : {cpu / elapsed:.0%} of one core, {cpu / total * 1000:.2f} ms per call")
     print(f"goal p99 <= 50 ms: {'met' if lat and q[98] <= 50 else 'NOT met'}")
-    for http, task in clients:
-        task.cancel()
-        await http.close()
     await bridge.stop()
 
 
@@ -194,6 +233,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--agents", type=int, default=100)
     p.add_argument("--rate", type=float, default=50.0, help="new calls per second")
+    p.add_argument("--customers", type=int, default=500, help="generated demo customers (callers cycle)")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--ring", type=float, default=1.0, help="seconds from AgentCalled to AgentConnect")
     p.add_argument("--talk", type=float, default=2.0)
@@ -202,8 +242,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="redis://127.0.0.1:6379/15",
         help="profile cache + bus bridge, as in production (the IVR prefetches profiles into it); '' = none",
     )
+    p.add_argument(
+        "--no-prefetch",
+        dest="prefetch",
+        action="store_false",
+        help="skip the IVR's lookup before the ring: every customer's first pop reads SQLite (cold)",
+    )
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse()))
+    if sys.argv[1:2] == ["--agents-of"]:
+        asyncio.run(agents_process(sys.argv[2], sys.argv[3:]))
+    else:
+        asyncio.run(main(parse()))

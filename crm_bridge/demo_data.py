@@ -555,8 +555,10 @@ async def load_demo(engine: AsyncEngine, n: int, seed: int = 1, *, today: date |
             async with conn.begin():
                 if not pg:
                     # Python's sqlite3 would run DDL outside any transaction: begin one explicitly so
-                    # the dropped indexes come back if the load fails.
-                    await conn.exec_driver_sql("BEGIN")
+                    # the dropped indexes come back if the load fails. IMMEDIATE: take the write lock
+                    # now (waiting under busy_timeout); a deferred read-then-write transaction fails at
+                    # once with "database is locked" if a running bridge commits in between.
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
                 written = await _load(conn, fixed, gen, pg)
         finally:
             if not pg:

@@ -65,8 +65,16 @@ function renderCustomer(c) {
       `<tr><td>${esc(s.service)}</td><td>${esc(s.number || s.account)}</td><td>${esc(s.package)}</td><td>${esc(s.status)}</td><td class="r">${vnd(s.monthly_revenue_vnd)}</td></tr>`).join("")}</table>
     <h4>${L.tickets}</h4><ul class="hist">${tickets.map((i) =>
       `<li><b>${dmy(i.at)}</b> ${esc(i.kind)} · ${esc(i.summary)}</li>`).join("") || `<li class="muted">${L.none}</li>`}</ul>
-    <h4>${L.recent}</h4><ul class="hist" data-testid="pop-history">${inter.slice(0, 6).map((i) =>
-      `<li><b>${dmy(i.at)}</b> ${esc(i.kind)}${i.disposition ? " · " + esc(i.disposition) : ""} · ${esc(i.summary)}</li>`).join("") || `<li class="muted">${L.none}</li>`}</ul>`;
+    <h4>${L.recent}</h4><ul class="hist" data-testid="pop-history">${inter.slice(0, 6).map(histItem).join("") || `<li class="muted">${L.none}</li>`}</ul>`;
+}
+
+// The disposition's label in the page's language (the codes' labels are the form's options).
+function dispoLabel(code) {
+  const o = document.querySelector(`[data-testid=dispo-code] option[value="${CSS.escape(code || "")}"]`);
+  return o ? o.textContent : code;
+}
+function histItem(i) {
+  return `<li data-testid="history-item"><b>${dmy(i.at)}</b> ${esc(i.kind)}${i.disposition ? " · " + esc(dispoLabel(i.disposition)) : ""} · ${esc(i.summary)}</li>`;
 }
 
 function renderPop(f) {
@@ -114,8 +122,14 @@ $("dispo-form").onsubmit = async (e) => {
   if (!current) return;
   const fd = new FormData(e.target);
   try {
-    await command("disposition.save", {call_id: current.call_id, customer_id: customerId, code: fd.get("code"), note: fd.get("note")});
+    const saved = await command("disposition.save", {call_id: current.call_id, customer_id: customerId, code: fd.get("code"), note: fd.get("note")});
     $("dispo-msg").textContent = L.saved; $("dispo-msg").className = "ok"; e.target.note.value = "";
+    // Show it in the customer's history at once (the server stored it; the cache was invalidated).
+    const hist = pop.querySelector("[data-testid=pop-history]");
+    if (hist && saved.customer_id === customerId) {
+      hist.querySelector(".muted")?.remove();
+      hist.insertAdjacentHTML("afterbegin", histItem(saved));
+    }
   } catch (err) { $("dispo-msg").textContent = L.error + ": " + err.message; $("dispo-msg").className = "error"; }
 };
 $("xfer-form").onsubmit = async (e) => {

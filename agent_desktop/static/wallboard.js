@@ -6,18 +6,17 @@ const L = {
   vi: {waiting: "Đang chờ", longest: "Chờ lâu nhất", answered: "Đã trả lời", abandoned: "Bỏ máy", sl: "Mức phục vụ",
        asa: "ASA", aht: "AHT", listen: "Nghe", whisper: "Nhắc", barge: "Chen", oncall: "đang gọi",
        offered: "Cuộc gọi", status: {ready: "Sẵn sàng", paused: "Tạm nghỉ", logged_out: "Đăng xuất", unknown: "Chưa rõ",
-       on_call: "Đang gọi", wrap_up: "Hoàn tất", ringing: "Đang đổ chuông", unavailable: "Không liên lạc"},
-       defs: "SL = trả lời trong ngưỡng / (trả lời + bỏ máy); ASA = thời gian chờ trung bình của cuộc được trả lời; AHT = thời gian nói trung bình."},
+       on_call: "Đang gọi", wrap_up: "Hoàn tất", ringing: "Đang đổ chuông", unavailable: "Không liên lạc"}},
   en: {waiting: "Waiting", longest: "Longest wait", answered: "Answered", abandoned: "Abandoned", sl: "Service level",
        asa: "ASA", aht: "AHT", listen: "Listen", whisper: "Whisper", barge: "Barge", oncall: "on call",
        offered: "Calls", status: {ready: "Ready", paused: "Paused", logged_out: "Logged out", unknown: "Unknown",
-       on_call: "On call", wrap_up: "Wrap-up", ringing: "Ringing", unavailable: "Unavailable"},
-       defs: "SL = answered within target / (answered + abandoned); ASA = mean wait of answered calls; AHT = mean talk time."},
+       on_call: "On call", wrap_up: "Wrap-up", ringing: "Ringing", unavailable: "Unavailable"}},
 }[lang];
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
 const secs = (s) => s == null ? "–" : `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
 const pct = (x) => x == null ? "–" : `${(x * 100).toFixed(1).replace(".", ",")} %`;
 const $ = (id) => document.getElementById(id);
+const REASONS = JSON.parse($("reasons").textContent);  // pause reasons in the page's language
 let ws = null, seq = 0, last = null;
 
 function slClass(f) { return f.sl == null ? "" : f.sl >= 0.8 ? "good" : f.sl >= 0.6 ? "warn" : "bad"; }
@@ -83,18 +82,18 @@ function render(s) {
     const st = a.on_call ? "on_call" : a.status;
     const since = a.since ? secs(now - a.since) : "–";
     return `<tr data-testid="agent-row" data-agent="${esc(a.agent_id)}"><td>${esc(a.name)} <small>#${esc(a.agent_id)}</small></td>
-      <td><span class="badge st-${esc(st)}">${esc(L.status[st] || st)}</span></td><td>${since}</td><td>${esc(a.reason)}</td>
+      <td><span class="badge st-${esc(st)}">${esc(L.status[st] || st)}</span></td><td>${since}</td><td data-k="reason">${esc(REASONS[a.reason] || a.reason)}</td>
       <td class="spy">${a.on_call ? ["listen", "whisper", "barge"].map((m) => `<button class="link-btn" data-spy="${m}" data-agent="${esc(a.agent_id)}">${L[m]}</button>`).join(" ") : ""}</td></tr>`;
   }).join("");
   for (const b of document.querySelectorAll("[data-spy]")) b.onclick = () => send("spy.start", {agent_id: b.dataset.agent, mode: b.dataset.spy});
   chart(s.halfhours);
-  $("defs").textContent = L.defs;
 }
 
 function send(type, args) { if (ws && ws.readyState === 1) ws.send(JSON.stringify({id: ++seq, type, ...args})); }
 
 setInterval(() => {
-  $("clock").textContent = new Date().toLocaleString("vi-VN", {timeZone: "Asia/Ho_Chi_Minh", hour12: false});
+  $("clock").textContent = new Date().toLocaleString("vi-VN", {timeZone: "Asia/Ho_Chi_Minh", hour12: false,
+    day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"});
   if (last) for (const r of document.querySelectorAll("[data-testid=agent-row]")) { /* time in state ticks */
     const a = last.agents.find((x) => x.agent_id === r.dataset.agent);
     if (a && a.since) r.children[2].textContent = secs(Date.now() / 1000 - a.since);

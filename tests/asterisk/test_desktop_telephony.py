@@ -1,6 +1,8 @@
 """Desktop telephony on the real Asterisk: blind transfer (Redirect) moves the caller to another
-queue and pops the next agent; supervisor listen (ChanSpy through ``tongdai-spy``) attaches to the
-agent's channel; click-to-call rings the agent and dials the customer's normalised number."""
+queue and pops the next agent; attended transfer (Atxfer) consults the target agent, then hands the
+customer over when the agent hangs up; supervisor listen / whisper / barge (ChanSpy through
+``tongdai-spy``) attach to the agent's channel with the right options and are audited;
+click-to-call rings the agent and dials the customer's normalised number."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from core.ami import AmiClient
 from core.app import Bridge
+from core.models import AuditEntry
 from tests.asterisk.conftest import eventually, place_call
 from tests.support.desktop import login, next_frame
 
@@ -78,14 +82,69 @@ async def test_blind_transfer_to_another_queue_pops_the_next_agent(bridge: Bridg
         await ami.action("Hangup", {"Channel": c["Channel"]}, check=False)
 
 
-async def test_supervisor_listens_to_an_agents_call(bridge: Bridge, ami: AmiClient) -> None:
+async def test_attended_transfer_consults_the_target_agent_then_hands_over(
+    bridge: Bridge, ami: AmiClient
+) -> None:
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    async with client() as a:
+        await login(a, base, "1001", "demo-1001")
+        csrf = await csrf_of(a, base)
+        async with a.ws_connect(f"{base}/ws", origin=base) as a_ws:
+            await next_frame(a_ws, "hello")
+            await place_call(ami, "0912345678", dtmf="1", stay=40)  # mobile → 1001
+            call_id = (await next_frame(a_ws, "pop"))["call_id"]
+            await next_frame(a_ws, "answered")
+            async with a.post(
+                f"{base}/api/calls/{call_id}/transfer",
+                json={"target": "tv", "mode": "attended"},
+                headers={"X-CSRF-Token": csrf},
+            ) as r:
+                assert r.status == 400  # consultation is with a person: an agent extension
+            async with a.post(
+                f"{base}/api/calls/{call_id}/transfer",
+                json={"target": "1002", "mode": "attended"},
+                headers={"X-CSRF-Token": csrf},
+            ) as r:
+                body: dict[str, Any] = await r.json()
+                assert r.status == 200, body
+            assert body["mode"] == "attended" and body["channel"].startswith("Local/1001@tongdai-agents")
+
+    # Consultation: 1001's leg (Atxfer) dials 1002 while the customer holds.
+    async def consulting() -> list[dict[str, str]]:
+        return [
+            c
+            for c in await channels(ami)
+            if c["Channel"].startswith("Local/1002@tongdai-agents") and c.get("ChannelStateDesc") == "Up"
+        ]
+
+    await eventually(consulting, timeout=15)
+    # The agent hangs up (atxferdropcall=no): the transfer completes, the customer now talks to 1002.
+    for c in await channels(ami):
+        if c["Channel"] == body["channel"]:
+            await ami.action("Hangup", {"Channel": c["Channel"]}, check=False)
+
+    async def handed_over() -> bool:
+        live = await channels(ami)
+        caller = [c for c in live if c.get("Linkedid") == call_id and c.get("Application") == "Queue"]
+        bridged = {c.get("BridgeId") for c in caller} - {None, ""}
+        others = [c for c in live if c.get("BridgeId") in bridged and c not in caller]
+        # 1002's side of the bridge is its agent leg, or the transfer's Local channel leading to it.
+        return bool(caller) and any(c["Channel"].startswith("Local/1002@") for c in others)
+
+    await eventually(handed_over, timeout=15)
+    assert not any(c["Channel"].startswith("Local/1001@tongdai-agents") for c in await channels(ami))
+    for c in await channels(ami):
+        await ami.action("Hangup", {"Channel": c["Channel"]}, check=False)
+
+
+async def test_supervisor_listens_whispers_and_barges(bridge: Bridge, ami: AmiClient) -> None:
     base = f"http://127.0.0.1:{bridge.web_port}"
     async with client() as agent, client() as sup:
         await login(agent, base, "1001", "demo-1001")
         await login(sup, base, "9000", "demo-9000")
         async with agent.ws_connect(f"{base}/ws", origin=base) as ws:
             await next_frame(ws, "hello")
-            await place_call(ami, "0912345678", dtmf="1", stay=40)
+            await place_call(ami, "0912345678", dtmf="1", stay=60)
             await next_frame(ws, "answered")
             # An agent may not spy.
             async with agent.post(
@@ -94,12 +153,7 @@ async def test_supervisor_listens_to_an_agents_call(bridge: Bridge, ami: AmiClie
                 headers={"X-CSRF-Token": await csrf_of(agent, base)},
             ) as r:
                 assert r.status == 403
-            async with sup.post(
-                f"{base}/api/spy",
-                json={"agent_id": "1001", "mode": "listen"},
-                headers={"X-CSRF-Token": await csrf_of(sup, base)},
-            ) as r:
-                assert r.status == 200, await r.text()
+            sup_csrf = await csrf_of(sup, base)
 
             async def spying() -> list[dict[str, str]]:
                 return [
@@ -109,10 +163,28 @@ async def test_supervisor_listens_to_an_agents_call(bridge: Bridge, ami: AmiClie
                     and c["Channel"].startswith("Local/9000@tongdai-agents")
                 ]
 
-            spy = (await eventually(spying, timeout=15))[0]
-            assert spy["ApplicationData"].startswith("Local/1001@tongdai-agents,q")
+            # ChanSpy options: q (no beep) alone listens, w whispers to the agent, B talks to both.
+            for mode, options in (("listen", "q"), ("whisper", "qw"), ("barge", "qB")):
+                async with sup.post(
+                    f"{base}/api/spy",
+                    json={"agent_id": "1001", "mode": mode},
+                    headers={"X-CSRF-Token": sup_csrf},
+                ) as r:
+                    assert r.status == 200, await r.text()
+                spy = (await eventually(spying, timeout=15))[0]
+                assert spy["ApplicationData"] == f"Local/1001@tongdai-agents,{options}", spy
+                await ami.action("Hangup", {"Channel": spy["Channel"]}, check=False)
+                await eventually(lambda: _none(spying), timeout=10)
+    assert bridge.sessions is not None
+    async with bridge.sessions() as s:
+        audited = list(await s.scalars(select(AuditEntry.action).where(AuditEntry.actor == "9000")))
+    assert audited == ["call.listen", "call.whisper", "call.barge"]
     for c in await channels(ami):
         await ami.action("Hangup", {"Channel": c["Channel"]}, check=False)
+
+
+async def _none(fn: Any) -> bool:
+    return not await fn()
 
 
 async def test_click_to_call_rings_the_agent_then_dials_the_customer(bridge: Bridge, ami: AmiClient) -> None:

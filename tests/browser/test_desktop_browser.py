@@ -5,6 +5,8 @@ is answered; a desktop reloaded while a call rings catches up. Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from tests.asterisk.conftest import place_call
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VND = re.compile(r"^\d{1,3}(\.\d{3})* ₫$")
 RING_SECONDS = 5  # test-only: the simulated agent rings this long (global TONGDAI_SIM_RING)
 
 
@@ -79,12 +82,17 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         # Nguyễn Văn An calls and presses 1 (mobile): 1001 rings for RING_SECONDS.
         await place_call(ami, "0912345678", dtmf="1", stay=60, dtmf_delay=2.5)
         await expect_pop(bridge, agent, "Nguyễn Văn An")
-        # Before answer: the pop is in its ringing state, and the wallboard shows the caller waiting.
+        # Before answer: Asterisk has not connected the agent yet, the pop is in its ringing state,
+        # and the wallboard shows the caller waiting.
+        (call,) = [c for c in bridge.tracker.calls.values() if c.caller_number == "0912345678"]
+        assert call.answered_at is None
         await expect(agent.locator("#pop-state")).to_have_text("Cuộc gọi đến")
         await expect(agent.locator("#pop.ringing")).to_have_count(1)
         await expect(queue_cell(board, "mobile", "waiting")).to_have_text("1", timeout=3000)
         await expect(agent.get_by_test_id("pop-customer-id")).to_have_text("KH0000000001")
-        await expect(agent.get_by_test_id("pop-debt")).to_contain_text("₫")
+        # Money in VND with Vietnamese digit grouping ("1.234.000 ₫").
+        await expect(agent.get_by_test_id("pop-debt")).to_have_text(VND)
+        await expect(agent.locator("table.svc td.r").first).to_have_text(VND)
         # Answered: the pop turns green, the wallboard counts it answered, nobody waits.
         await expect(agent.locator("#pop.answered")).to_have_count(1, timeout=RING_SECONDS * 1000 + 5000)
         await expect(queue_cell(board, "mobile", "answered")).to_have_text("1", timeout=3000)
@@ -98,6 +106,10 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         await agent.fill("[data-testid=dispo-note]", "Khách hỏi cước roaming, đã hướng dẫn đăng ký gói.")
         await agent.click("[data-testid=dispo-save]")
         await expect(agent.get_by_test_id("dispo-msg")).to_have_text("Đã lưu vào lịch sử khách hàng.")
+        # It shows at once in the pop's history, dated dd/mm/yyyy, with the code's Vietnamese label.
+        await expect(agent.get_by_test_id("history-item").first).to_have_text(
+            re.compile(r"^\d{2}/\d{2}/\d{4} call · Đã giải quyết · Khách hỏi cước roaming")
+        )
         call_id = next(iter(bridge.tracker.calls))
         assert bridge.directory is not None
         history = await bridge.directory.recent_interactions("KH0000000001")
@@ -119,11 +131,19 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         await expect(queue_cell(board, "internet", "answered")).to_have_text(
             "1", timeout=RING_SECONDS * 1000 + 15000
         )
+        # A pause with its reason shows on the board, in Vietnamese; the clock reads dd/mm/yyyy.
+        await bridge.agents.pause("1003", "lunch")
+        paused = board.locator('[data-testid=agent-row][data-agent="1003"]')
+        await expect(paused.locator('[data-k="reason"]')).to_have_text("Ăn trưa", timeout=3000)
+        await expect(board.locator("#clock")).to_have_text(re.compile(r"\d{2}/\d{2}/\d{4}$"))
+        await expect(board.get_by_test_id("sl-definition")).to_contain_text("Mức phục vụ (SL)")
         await board.wait_for_timeout(300)  # let the chart redraw before the picture (cosmetic only)
         await board.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
     finally:
         await set_ring(ami, "")
         await hang_up_all(ami)
+        with contextlib.suppress(Exception):
+            await bridge.agents.unpause("1003")
 
 
 async def test_desktop_reloaded_while_ringing_catches_up(

@@ -195,6 +195,13 @@ async def test_agent_never_gets_another_agents_pop_or_call(desk: Bridge) -> None
         async with a_http.get(f"{base(desk)}/api/calls/today") as r:
             assert r.status == 200
             assert (await r.json())["calls"] == []
+    # The pop is a view of the customer's profile: audited under the agent who received it, only.
+    assert desk.hub is not None and desk.sessions is not None
+    await desk.hub.close()  # waits for the audit writes in flight
+    async with desk.sessions() as s:
+        audited = await s.scalars(select(AuditEntry).where(AuditEntry.action == "profile.pop"))
+        pops = [(e.actor, e.subject_id) for e in audited]
+    assert pops == [("1002", "KH0000000001")]
 
 
 async def test_profile_views_and_unmask_are_audited_and_tokens_read_only(desk: Bridge) -> None:

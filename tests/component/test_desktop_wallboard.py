@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC
 from statistics import mean
 from typing import Any
 
@@ -13,11 +14,12 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from agent_desktop.wallboard import VN
 from core.ami import AmiEvent
 from core.app import Bridge
 from core.bus import BusEvent
 from core.models import CallRecord
-from tests.component.test_desktop_security import base, client, desk, feed_call
+from tests.component.test_desktop_security import TOKEN, base, client, desk, feed_call
 from tests.support.desktop import login, next_frame
 
 __all__ = ["desk"]  # the fixture, imported
@@ -162,6 +164,46 @@ async def test_wallboard_live_and_exact(desk: Bridge) -> None:
         assert got["asa"] == pytest.approx(round(mean(r.wait_seconds or 0 for r in answered), 2))
         assert got["aht"] == pytest.approx(round(mean(r.talk_seconds or 0 for r in answered), 2))
         assert got["waiting"] == 0
+    # Per tier, each against its own target (acd.tiers[].target_seconds).
+    targets = {t.name: t.target_seconds for t in desk.settings.acd.tiers}
+    for tier in {r.acd_tier or "standard" for r in rows}:
+        mine = [r for r in rows if (r.acd_tier or "standard") == tier]
+        answered = [r for r in mine if r.answered_at is not None]
+        in_sl = [r for r in answered if (r.wait_seconds or 0) <= targets[tier]]
+        got = q(snap, tier, "tiers")
+        assert got["sl_target"] == targets[tier]
+        assert (got["answered"], got["abandoned"]) == (len(answered), len(mine) - len(answered))
+        assert got["answered_in_sl"] == len(in_sl)
+        if answered:
+            assert got["asa"] == pytest.approx(round(mean(r.wait_seconds or 0 for r in answered), 2))
+    # Per half-hour of queue entry (Asia/Ho_Chi_Minh), as the chart draws them.
+    slots: dict[str, int] = {}
+    for r in rows:
+        assert r.queued_at is not None
+        t = r.queued_at.replace(tzinfo=r.queued_at.tzinfo or UTC).astimezone(VN)
+        slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
+        slots[slot] = slots.get(slot, 0) + 1
+    assert {h["slot"]: h["offered"] for h in snap["halfhours"]} == slots
+    # A bridge restarted on the same database seeds the same figures from the calls table.
+    st = desk.settings
+    agi = st.asterisk.agi.model_copy(update={"port": 0})
+    web = st.web.model_copy(update={"port": 0})
+    ast = st.asterisk.model_copy(update={"agi": agi})
+    again = Bridge(st.model_copy(update={"web": web, "asterisk": ast}))
+    await again.start(connect_ami=False)
+    try:
+        async with (
+            aiohttp.ClientSession() as api,
+            api.get(
+                f"http://127.0.0.1:{again.web_port}/api/queues/stats",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            ) as r,
+        ):
+            seeded = await r.json()
+    finally:
+        await again.stop()
+    for key in ("queues", "tiers", "halfhours"):
+        assert seeded[key] == snap[key], key
     assert q(snap, "mobile")["sl"] == pytest.approx(0.3333)  # c1 in SL, c2 (35 s) late, c3 abandoned
     assert q(snap, "mobile")["aht"] == pytest.approx(90.0)  # (120 + 60) / 2
     # Per tier: vip (c1) 1 answered in its target; standard: c2 answered late + c3 abandoned.
