@@ -323,6 +323,8 @@ def _query(name: str, required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
 
 
+_CSRF: dict[str, Any] = {"$ref": "#/components/parameters/Csrf"}  # a write without a body
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -385,6 +387,23 @@ OPENAPI: dict[str, Any] = {
                 "Save a disposition and note to the customer's history, linked to the call",
                 body=["call_id", "code", "note", "customer_id"],
             ),
+        },
+        # ivr/callbacks_http.py: the callback worklist (agents and supervisors; 409 if claimed elsewhere)
+        "/api/callbacks": {
+            "get": _op("Callback worklist: own claims (supervisors: all), then pending by tier and age")
+        },
+        "/api/callbacks/{id}/claim": {
+            "post": _op("Claim a pending callback request (audited)", params=[_path("id"), _CSRF])
+        },
+        "/api/callbacks/{id}/complete": {
+            "post": _op(
+                "Record an attempt: reached | no_answer | busy | voicemail | wrong_number | declined",
+                params=[_path("id")],
+                body=["outcome"],
+            )
+        },
+        "/api/callbacks/{id}/release": {
+            "post": _op("Give a claimed request back, its place kept", params=[_path("id"), _CSRF])
         },
     },
     "components": {

@@ -36,12 +36,13 @@ from core.db import create_engine, session_factory, unit_of_work
 from core.errors import AmiNotConnected
 from core.migrate import upgrade_to_head
 from core.models import AuditEntry
-from crm_bridge.cache import ProfileCache
+from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.component import CrmComponent
 from crm_bridge.component import build as build_crm
 from crm_bridge.directory import CustomerDirectory
 from ivr.agi_route import IvrRoute
 from ivr.callbacks import CallbackStore
+from ivr.callbacks_http import add_routes as add_callback_routes
 from ivr.metrics import IvrMetrics
 from recordings.http import add_routes as add_recording_routes
 from recordings.service import RecordingService
@@ -62,13 +63,14 @@ class Bridge:
         self.ami: AmiClient | None = None
         self.agi: AgiServer | None = None
         self.directory: CustomerDirectory | None = None
-        self.cache: ProfileCache | None = None
+        self.cache: ProfileCacheLike | None = None
         self.crm: CrmComponent | None = None
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
         self.hub: PopHub | None = None
         self.ivr_metrics = IvrMetrics()
         self.ivr: IvrRoute | None = None
+        self.callbacks: CallbackStore | None = None
         self.policy: AcdPolicy = settings.acd.build()
         # Agent login/pause/state (acd/agents.py) and wait aging pushed to app_queue (acd/aging.py).
         self.agents = AgentStateService(settings, self.bus)
@@ -121,12 +123,13 @@ class Bridge:
             max_header_bytes=a.max_header_bytes,
             command_timeout=a.command_timeout,
         )
+        self.callbacks = CallbackStore(self.sessions)
         self.ivr = IvrRoute(
             s,
             self.tracker,
             self.directory,
             self.policy,
-            callbacks=CallbackStore(self.sessions),
+            callbacks=self.callbacks,
             metrics=self.ivr_metrics,
         )
         self.ivr.register(self.agi)
@@ -135,6 +138,7 @@ class Bridge:
         app = make_web_app(s, self.hub, self)
         assert self.recordings is not None
         add_recording_routes(app, self.recordings, self.tracker, self._ami_action, self._audit)
+        add_callback_routes(app, self.callbacks, self._audit)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.web.host, s.web.port)

@@ -20,14 +20,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from crm_bridge.profile import CustomerProfile
 
-__all__ = ["NO_OWNER", "CacheLookup", "ProfileCache"]
+__all__ = ["NO_OWNER", "CacheLookup", "ProfileCache", "ProfileCacheLike"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,30 @@ class CacheLookup:
 
 
 _MISS = CacheLookup(False)
+
+
+class ProfileCacheLike(Protocol):
+    """What the directory needs of a cache: Redis (:class:`ProfileCache`) or in-process (one node)."""
+
+    async def get(self, customer_id: str) -> CustomerProfile | None: ...
+
+    async def lookup(self, kind: KeyKind, key: str) -> CacheLookup: ...
+
+    async def put(
+        self,
+        profile: CustomerProfile,
+        *,
+        extra_numbers: Iterable[str] = (),
+        extra_accounts: Iterable[str] = (),
+    ) -> bool: ...
+
+    async def put_unknown(self, kind: KeyKind, key: str) -> None: ...
+
+    async def invalidate(
+        self, customer_id: str, numbers: Iterable[str] = (), accounts: Iterable[str] = ()
+    ) -> None: ...
+
+    async def forget(self, kind: KeyKind, key: str) -> None: ...
 
 
 def _text(v: Any) -> str:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_bridge.cache import ProfileCache
+from crm_bridge.cache import ProfileCache, ProfileCacheLike
 from crm_bridge.config import CrmConfig
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.external import ExternalCrm, ProfileService
+from crm_bridge.memory_cache import MemoryProfileCache
 
 __all__ = ["CrmComponent", "build"]
 
@@ -23,7 +24,7 @@ __all__ = ["CrmComponent", "build"]
 class CrmComponent:
     directory: CustomerDirectory  # lookups, search, writes
     profiles: ProfileService  # what the screen pop calls (local + external CRM under a deadline)
-    cache: ProfileCache | None
+    cache: ProfileCacheLike | None
     external: ExternalCrm | None
 
     async def close(self) -> None:
@@ -34,9 +35,17 @@ class CrmComponent:
 def build(
     config: CrmConfig, sessions: async_sessionmaker[AsyncSession], redis: Redis | None = None
 ) -> CrmComponent:
-    """Assemble the CRM bridge; ``redis`` may be None (no cache, every lookup reads the database)."""
-    cache = None
-    if redis is not None and config.cache.enabled:
+    """Assemble the CRM bridge; without ``redis`` the cache is in-process (one node)."""
+    cache: ProfileCacheLike | None = None
+    if not config.cache.enabled:
+        pass
+    elif redis is None:
+        cache = MemoryProfileCache(
+            ttl_seconds=config.cache.memory_ttl_seconds,
+            negative_ttl_seconds=min(config.cache.negative_ttl_seconds, config.cache.memory_ttl_seconds),
+            max_profiles=config.cache.memory_max_profiles,
+        )
+    else:
         cache = ProfileCache(
             redis,
             prefix=config.cache.key_prefix,

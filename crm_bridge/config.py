@@ -77,6 +77,10 @@ class CacheConfig(BaseModel):
     # Unknown callers are cached briefly so a storm from one number does not hit the database.
     negative_ttl_seconds: int = Field(30, ge=0)
     key_prefix: str = "tongdai:crm:"
+    # Without Redis (one node) profiles are cached in process: short-lived, so changes made by other
+    # processes (a CSV import) show within this time; bounded in size.
+    memory_ttl_seconds: int = Field(60, ge=1, le=3600)
+    memory_max_profiles: int = Field(50_000, ge=100)
 
 
 class ExternalCrmConfig(BaseModel):

@@ -21,7 +21,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import NotFound
-from crm_bridge.cache import KeyKind, ProfileCache
+from crm_bridge.cache import KeyKind, ProfileCacheLike
 from crm_bridge.config import TierRules
 from crm_bridge.models import (
     INTERACTION_KINDS,
@@ -72,7 +72,7 @@ class CustomerDirectory:
         self,
         sessions: async_sessionmaker[AsyncSession],
         rules: TierRules | None = None,
-        cache: ProfileCache | None = None,
+        cache: ProfileCacheLike | None = None,
         *,
         recent_interactions: int = 5,
         today: Callable[[], date] = today_vn,

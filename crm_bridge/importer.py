@@ -35,7 +35,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import TongdaiError
-from crm_bridge.cache import ProfileCache
+from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.models import (
     CUSTOMER_KINDS,
     SEGMENTS,
@@ -254,7 +254,7 @@ async def import_csv(
     points: CsvSource | None = None,
     progress: Progress | None = None,
     progress_every: int = 1000,
-    cache: ProfileCache | None = None,
+    cache: ProfileCacheLike | None = None,
     batch_size: int = 5000,
 ) -> ImportReport:
     """Validate every row of the given files, then write them all in one transaction.

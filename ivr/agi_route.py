@@ -178,7 +178,15 @@ class IvrRoute:
         if isinstance(step, RequestCallback):
             customer_id = ivr.customer.customer_id if ivr.customer else None
             if self.callbacks is not None:
-                await self.callbacks.record(step.number, customer_id, call_id)
+                # The tier's queue priority goes with the request: the callback keeps the caller's place.
+                acd_tier = self._acd_tier(ivr.customer)
+                await self.callbacks.record(
+                    step.number,
+                    customer_id,
+                    call_id,
+                    acd_tier=acd_tier,
+                    priority=self.policy.initial_priority(acd_tier),
+                )
             self.tracker.bus_publish(
                 BusEvent("callback.requested", call_id, {"number": step.number, "customer_id": customer_id})
             )
@@ -216,8 +224,7 @@ class IvrRoute:
         profile: CustomerFacts | None,
     ) -> None:
         if isinstance(decided, Transfer):
-            crm_tier = (profile.tier if profile else None) or "standard"
-            acd_tier = self.settings.tier_map.get(crm_tier, self.policy.tiers[-1].name)
+            acd_tier = self._acd_tier(profile)
             prio = self.policy.initial_priority(acd_tier)
             queue = self.settings.queue(decided.queue)
             await agi.set_variable("TONGDAI_QUEUE", queue.name)
@@ -230,6 +237,10 @@ class IvrRoute:
             self.tracker.annotate(call_id, acd_tier=acd_tier, priority=prio, queue=queue.name)
         else:
             await agi.set_variable("TONGDAI_ACTION", "hangup")
+
+    def _acd_tier(self, profile: CustomerFacts | None) -> str:
+        crm_tier = (profile.tier if profile else None) or "standard"
+        return self.settings.tier_map.get(crm_tier, self.policy.tiers[-1].name)
 
     @staticmethod
     def _path(summary: dict[str, Any]) -> list[str]:

@@ -163,6 +163,9 @@ async def test_callback_request_is_stored(rig_factory: Any) -> None:
     assert rows[0].requested_at is not None
     pending = await CallbackStore(rig.sessions).pending()
     assert [p.number for p in pending] == ["0912345678"]
+    # The caller's tier travels with the request, so the worklist keeps their place.
+    assert (pending[0].acd_tier, pending[0].priority) == ("vip", rig.route.policy.initial_priority("vip"))
+    assert pending[0].priority > rig.route.policy.initial_priority("standard")
     assert [e.data["number"] for e in rig.events if e.type == "callback.requested"] == ["0912345678"]
     assert rig.route.metrics.snapshot().outcomes == {"callback": 1}
 

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import Base, create_engine, session_factory
 from core.errors import NotFound
-from crm_bridge.cache import ProfileCache
+from crm_bridge.cache import ProfileCache, ProfileCacheLike
 from crm_bridge.demo_data import DEMO_CUSTOMERS, load_demo
 from crm_bridge.directory import CustomerDirectory
+from crm_bridge.memory_cache import MemoryProfileCache
 from crm_bridge.models import Subscription
 
 TODAY = date(2026, 5, 15)
@@ -33,8 +34,12 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await eng.dispose()
 
 
-@pytest.fixture
-async def cache() -> AsyncIterator[ProfileCache]:
+@pytest.fixture(params=["redis", "memory"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[ProfileCacheLike]:
+    """Both caches honour one contract: Redis (several nodes) and in-process (one node, no Redis)."""
+    if request.param == "memory":
+        yield MemoryProfileCache(ttl_seconds=60)
+        return
     redis = Redis.from_url(REDIS_URL)
     prefix = f"test:crm:{uuid.uuid4().hex}:"
     yield ProfileCache(redis, prefix=prefix, ttl_seconds=60)
@@ -44,7 +49,15 @@ async def cache() -> AsyncIterator[ProfileCache]:
     await redis.aclose()
 
 
-def directory(engine: AsyncEngine, cache: ProfileCache | None = None) -> CustomerDirectory:
+async def end_tombstone(cache: ProfileCacheLike, customer_id: str) -> None:
+    if isinstance(cache, ProfileCache):
+        await cache.redis.delete(cache.prefix + "x:" + customer_id)
+    else:
+        assert isinstance(cache, MemoryProfileCache)
+        cache._tombstones.pop(customer_id)
+
+
+def directory(engine: AsyncEngine, cache: ProfileCacheLike | None = None) -> CustomerDirectory:
     return CustomerDirectory(session_factory(engine), cache=cache, today=lambda: TODAY)
 
 
@@ -160,7 +173,7 @@ async def test_interactions_and_points(engine: AsyncEngine) -> None:
         await d.add_interaction("KH9999999999", "note", "x")
 
 
-async def test_cache_serves_and_is_invalidated_on_write(engine: AsyncEngine, cache: ProfileCache) -> None:
+async def test_cache_serves_and_is_invalidated_on_write(engine: AsyncEngine, cache: ProfileCacheLike) -> None:
     d = directory(engine, cache)
     first = await d.by_number("0912345678")
     assert first is not None
@@ -176,14 +189,14 @@ async def test_cache_serves_and_is_invalidated_on_write(engine: AsyncEngine, cac
     assert again is not None and again.recent_interactions[0].summary == "VIP"
     # within the tombstone window a reader cannot put a possibly stale profile back
     assert not (await cache.lookup("n", "+84912345678")).hit
-    await cache.redis.delete(cache.prefix + "x:" + AN.customer_id)
+    await end_tombstone(cache, AN.customer_id)
     await d.prefetch("0912345678")
     warm = await cache.lookup("n", "+84912345678")
     assert warm.hit and warm.profile is not None and warm.profile.recent_interactions[0].summary == "VIP"
 
 
 async def test_cache_remembers_unknown_number_until_assigned(
-    engine: AsyncEngine, cache: ProfileCache
+    engine: AsyncEngine, cache: ProfileCacheLike
 ) -> None:
     d = directory(engine, cache)
     assert await d.by_number("0944000111") is None
