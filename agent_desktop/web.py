@@ -371,9 +371,13 @@ def make_web_app(settings: Settings, hub: PopHub, bridge: BridgeView | None = No
     app.router.add_get("/healthz", health)
     app.router.add_static("/static/", HERE / "static")
 
+    async def close_sockets(app: web.Application) -> None:
+        await hub.close_sockets()
+
     async def finish_pops(app: web.Application) -> None:
         await hub.close()
 
+    app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(finish_pops)
     return app
 

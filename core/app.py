@@ -139,7 +139,8 @@ class Bridge:
         assert self.recordings is not None
         add_recording_routes(app, self.recordings, self.tracker, self._ami_action, self._audit)
         add_callback_routes(app, self.callbacks, self._audit)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A short shutdown: open websockets are closed by the app itself; nothing else is long-lived.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.web.host, s.web.port)
         await site.start()

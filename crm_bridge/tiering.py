@@ -93,6 +93,11 @@ def _vnd(amount: int) -> str:
     return f"{amount:,} VND"
 
 
+def _vnd_vi(amount: int) -> str:
+    """Vietnamese grouping for the Vietnamese text: 1.050.000 ₫."""
+    return f"{amount:,}".replace(",", ".") + " ₫"
+
+
 def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) -> TierDecision:
     """Decide the tier of one customer from the bills of all its subscriptions in the window."""
     rules = rules or TierRules()
@@ -131,7 +136,7 @@ def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) ->
             "large",
             f"monthly_revenue >= {rules.large_min_vnd}",
             inputs,
-            f"Khách hàng lớn: {basis_vi} {_vnd(monthly)} ≥ {_vnd(rules.large_min_vnd)}",
+            f"Khách hàng lớn: {basis_vi} {_vnd_vi(monthly)} ≥ {_vnd_vi(rules.large_min_vnd)}",
             f"Large customer: {basis_en} {_vnd(monthly)} ≥ {_vnd(rules.large_min_vnd)}",
         )
     if net >= rules.sme_min_vnd * m:
@@ -139,8 +144,8 @@ def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) ->
             "sme",
             f"{rules.sme_min_vnd} <= monthly_revenue < {rules.large_min_vnd}",
             inputs,
-            f"Khách hàng vừa và nhỏ: {basis_vi} {_vnd(monthly)}, từ {_vnd(rules.sme_min_vnd)} "
-            f"đến dưới {_vnd(rules.large_min_vnd)}",
+            f"Khách hàng vừa và nhỏ: {basis_vi} {_vnd_vi(monthly)}, từ {_vnd_vi(rules.sme_min_vnd)} "
+            f"đến dưới {_vnd_vi(rules.large_min_vnd)}",
             f"SME customer: {basis_en} {_vnd(monthly)}, from {_vnd(rules.sme_min_vnd)} "
             f"to under {_vnd(rules.large_min_vnd)}",
         )
@@ -151,8 +156,8 @@ def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) ->
             "other",
             f"{rules.fixed_like_min_vnd} <= fixed_like_avg_per_subscription < {top}",
             inputs,
-            f"Khách hàng khác: bình quân {_vnd(avg)}/thuê bao/tháng cho cố định, Gphone, internet "
-            f"(từ {_vnd(rules.fixed_like_min_vnd)} đến dưới {_vnd(top)})",
+            f"Khách hàng khác: bình quân {_vnd_vi(avg)}/thuê bao/tháng cho cố định, Gphone, internet "
+            f"(từ {_vnd_vi(rules.fixed_like_min_vnd)} đến dưới {_vnd_vi(top)})",
             f"Other customer: average {_vnd(avg)} per subscription per month on fixed line, Gphone, "
             f"internet (from {_vnd(rules.fixed_like_min_vnd)} to under {_vnd(top)})",
         )
@@ -162,8 +167,8 @@ def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) ->
             "other",
             f"{rules.postpaid_min_vnd} <= postpaid_avg_per_subscription < {top}",
             inputs,
-            f"Khách hàng khác: bình quân {_vnd(avg)}/thuê bao/tháng di động trả sau "
-            f"(từ {_vnd(rules.postpaid_min_vnd)} đến dưới {_vnd(top)})",
+            f"Khách hàng khác: bình quân {_vnd_vi(avg)}/thuê bao/tháng di động trả sau "
+            f"(từ {_vnd_vi(rules.postpaid_min_vnd)} đến dưới {_vnd_vi(top)})",
             f"Other customer: average {_vnd(avg)} per postpaid mobile subscription per month "
             f"(from {_vnd(rules.postpaid_min_vnd)} to under {_vnd(top)})",
         )
@@ -171,7 +176,7 @@ def decide_tier(lines: Sequence[LineRevenue], rules: TierRules | None = None) ->
         "standard",
         "no tier threshold reached",
         inputs,
-        f"Khách hàng phổ thông: {basis_vi} {_vnd(monthly)}, chưa đạt ngưỡng hạng nào",
+        f"Khách hàng phổ thông: {basis_vi} {_vnd_vi(monthly)}, chưa đạt ngưỡng hạng nào",
         f"Standard customer: {basis_en} {_vnd(monthly)}, below every tier threshold",
     )
 

@@ -9,14 +9,18 @@ const L = {
        consent: "Đồng ý", marketing: "tiếp thị", recording: "ghi âm", sharing: "chia sẻ dữ liệu", yes: "có", no: "không",
        language: "Ngôn ngữ", idno: "CCCD", unmask: "Hiện số", unmask_reason: "Lý do xem số CCCD (được ghi nhật ký):",
        saved: "Đã lưu vào lịch sử khách hàng.", none: "Không có", catchup: "(kết nối lại)", use: "Chọn",
-       dialling: "Đang gọi", transferred: "Đã chuyển", province: "Tỉnh/TP", error: "Lỗi"},
+       dialling: "Đang gọi", transferred: "Đã chuyển", province: "Tỉnh/TP", error: "Lỗi",
+       tiers: {large: "Khách hàng lớn", sme: "Vừa và nhỏ", other: "Khách hàng khác", standard: "Phổ thông"},
+       cards: {red: "thẻ đỏ", yellow: "thẻ vàng", green: "thẻ xanh"}},
   en: {ringing: "Incoming call", answered: "On call", ended: "Ended", tier: "Tier", reason: "Why",
        services: "Services", points: "Points", debt: "Overdue debt", path: "IVR path", recent: "Recent interactions",
        tickets: "Tickets / complaints", unknown: "Unidentified caller", stale: "data may be stale",
        consent: "Consent", marketing: "marketing", recording: "recording", sharing: "data sharing", yes: "yes", no: "no",
        language: "Language", idno: "ID number", unmask: "Unmask", unmask_reason: "Reason to see the ID number (audited):",
        saved: "Saved to the customer's history.", none: "None", catchup: "(reconnected)", use: "Use",
-       dialling: "Dialling", transferred: "Transferred", province: "Province", error: "Error"},
+       dialling: "Dialling", transferred: "Transferred", province: "Province", error: "Error",
+       tiers: {large: "Large customer", sme: "SME", other: "Other", standard: "Standard"},
+       cards: {red: "red card", yellow: "yellow card", green: "green card"}},
 }[lang];
 const vnd = (n) => new Intl.NumberFormat("vi-VN").format(n || 0) + " ₫";
 const TZ = "Asia/Ho_Chi_Minh";  // dates and times as the contact center lives them: dd/mm/yyyy, 24 h
@@ -49,7 +53,8 @@ function renderCustomer(c) {
   const cs = c.consent || {};
   return `<div class="cust-head"><h3 data-testid="pop-name">${esc(c.name)}</h3>
       <small data-testid="pop-customer-id">${esc(c.customer_id)}</small>
-      <span class="tier card-${esc(c.care_card)}" data-testid="pop-tier">${L.tier}: ${esc(c.tier)}</span>
+      <span class="tier card-${esc(c.care_card)}" data-testid="pop-tier" data-tier="${esc(c.tier)}">${L.tier}:
+        ${esc(L.tiers[c.tier] || c.tier)}${L.cards[c.care_card] ? ` · ${esc(L.cards[c.care_card])}` : ""}</span>
       ${c.stale ? `<em class="muted">(${L.stale})</em>` : ""}</div>
     <p class="why">${L.reason}: ${esc(why)}</p>
     <dl class="facts">

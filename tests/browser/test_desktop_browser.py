@@ -90,6 +90,12 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         await expect(agent.locator("#pop.ringing")).to_have_count(1)
         await expect(queue_cell(board, "mobile", "waiting")).to_have_text("1", timeout=3000)
         await expect(agent.get_by_test_id("pop-customer-id")).to_have_text("KH0000000001")
+        # Tier, care card and the reason, in Vietnamese with Vietnamese money formatting.
+        await expect(agent.get_by_test_id("pop-tier")).to_contain_text("Khách hàng lớn · thẻ đỏ")
+        await expect(agent.locator("p.why")).to_contain_text("Khách hàng lớn")
+        await expect(agent.locator("p.why")).to_contain_text(
+            re.compile(r"\d{1,3}(\.\d{3})+ ₫ ≥ 1\.000\.000 ₫")
+        )
         # Money in VND with Vietnamese digit grouping ("1.234.000 ₫").
         await expect(agent.get_by_test_id("pop-debt")).to_have_text(VND)
         await expect(agent.locator("table.svc td.r").first).to_have_text(VND)
