@@ -11,7 +11,10 @@ const L = {
        saved: "Đã lưu vào lịch sử khách hàng.", none: "Không có", catchup: "(kết nối lại)", use: "Chọn",
        dialling: "Đang gọi", transferred: "Đã chuyển", province: "Tỉnh/TP", error: "Lỗi",
        tiers: {large: "Khách hàng lớn", sme: "Vừa và nhỏ", other: "Khách hàng khác", standard: "Phổ thông"},
-       cards: {red: "thẻ đỏ", yellow: "thẻ vàng", green: "thẻ xanh"}},
+       cards: {red: "thẻ đỏ", yellow: "thẻ vàng", green: "thẻ xanh"},
+       svc: {mobile_prepaid: "Di động trả trước", mobile_postpaid: "Di động trả sau", fixed: "Cố định",
+             gphone: "Gphone", internet: "Internet", tv: "Truyền hình"},
+       status: {active: "đang dùng", suspended: "tạm ngưng", terminated: "đã thanh lý"}},
   en: {ringing: "Incoming call", answered: "On call", ended: "Ended", tier: "Tier", reason: "Why",
        services: "Services", points: "Points", debt: "Overdue debt", path: "IVR path", recent: "Recent interactions",
        tickets: "Tickets / complaints", unknown: "Unidentified caller", stale: "data may be stale",
@@ -20,9 +23,14 @@ const L = {
        saved: "Saved to the customer's history.", none: "None", catchup: "(reconnected)", use: "Use",
        dialling: "Dialling", transferred: "Transferred", province: "Province", error: "Error",
        tiers: {large: "Large customer", sme: "SME", other: "Other", standard: "Standard"},
-       cards: {red: "red card", yellow: "yellow card", green: "green card"}},
+       cards: {red: "red card", yellow: "yellow card", green: "green card"},
+       svc: {mobile_prepaid: "Mobile prepaid", mobile_postpaid: "Mobile postpaid", fixed: "Fixed line",
+             gphone: "Gphone", internet: "Internet", tv: "TV"},
+       status: {active: "active", suspended: "suspended", terminated: "terminated"}},
 }[lang];
 const vnd = (n) => new Intl.NumberFormat("vi-VN").format(n || 0) + " ₫";
+// Numbers are stored E.164; agents read and say them in the national form (+84912345678 → 0912345678).
+const natl = (n) => (n && n.startsWith("+84") ? "0" + n.slice(3) : n);
 const TZ = "Asia/Ho_Chi_Minh";  // dates and times as the contact center lives them: dd/mm/yyyy, 24 h
 const dmy = (iso) => iso ? new Intl.DateTimeFormat("vi-VN", {timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric"}).format(new Date(iso)) : "";
 const hm = (iso) => iso ? new Date(iso).toLocaleTimeString("vi-VN", {timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false}) : "";
@@ -67,7 +75,7 @@ function renderCustomer(c) {
       <div><dt>${L.consent}</dt><dd>${L.marketing} ${flag(cs.marketing)} · ${L.recording} ${flag(cs.recording)} · ${L.sharing} ${flag(cs.data_sharing)}</dd></div>
     </dl>
     <h4>${L.services}</h4><table class="svc">${(c.services || []).map((s) =>
-      `<tr><td>${esc(s.service)}</td><td>${esc(s.number || s.account)}</td><td>${esc(s.package)}</td><td>${esc(s.status)}</td><td class="r">${vnd(s.monthly_revenue_vnd)}</td></tr>`).join("")}</table>
+      `<tr><td>${esc(L.svc[s.service] || s.service)}</td><td>${esc(natl(s.number) || s.account)}</td><td>${esc(s.package)}</td><td>${esc(L.status[s.status] || s.status)}</td><td class="r">${vnd(s.monthly_revenue_vnd)}</td></tr>`).join("")}</table>
     <h4>${L.tickets}</h4><ul class="hist">${tickets.map((i) =>
       `<li><b>${dmy(i.at)}</b> ${esc(i.kind)} · ${esc(i.summary)}</li>`).join("") || `<li class="muted">${L.none}</li>`}</ul>
     <h4>${L.recent}</h4><ul class="hist" data-testid="pop-history">${inter.slice(0, 6).map(histItem).join("") || `<li class="muted">${L.none}</li>`}</ul>`;
