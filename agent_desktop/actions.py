@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_desktop.wallboard import today_bounds
+from core.bus import BusEvent
 from core.config import AgentConfig, Settings
 from core.db import unit_of_work
 from core.errors import Conflict, NotFound, TongdaiError
@@ -338,6 +339,8 @@ class DesktopActions:
                     "Priority": "1",
                 },
             )
+            if is_agent:
+                self._pop_at(call_id, target, who)
             return {"mode": "blind", "channel": name, "target": target}
         if mode == "attended":
             if not is_agent:
@@ -353,8 +356,18 @@ class DesktopActions:
             await self._ami().action(
                 "Atxfer", {"Channel": own["Channel"], "Exten": target, "Context": "tongdai-transfer"}
             )
+            self._pop_at(call_id, target, who)
             return {"mode": "attended", "channel": own["Channel"], "target": target}
         raise BadRequest("mode is blind or attended")
+
+    def _pop_at(self, call_id: str, target: str, who: Who) -> None:
+        """The target agent gets the customer's pop as their phone rings: a transfer to an agent does
+        not pass through a queue, so no AgentCalled would pop it (the caller must not repeat themself)."""
+        live = self._live_call(call_id)
+        if live is None:
+            return
+        data = {**live.to_dict(), "ringing_agent": target, "transferred_by": who.agent_id}
+        self.bridge.bus.publish(BusEvent("call.transferring", call_id, data))
 
     async def spy(self, who: Who, agent_id: str, mode: str = "listen") -> dict[str, Any]:
         """Listen / whisper / barge on an agent's call: originate the supervisor into ``tongdai-spy``."""

@@ -113,7 +113,7 @@ class PopHub:
         kind = ev.type.removeprefix("call.")
         d = ev.data
         pending = self._pops.get(ev.call_id)
-        if kind == "ringing":
+        if kind in ("ringing", "transferring"):  # a transfer to an agent pops at the target like a ring
             task = asyncio.get_running_loop().create_task(self._pop(ev, pending), name=f"pop:{ev.call_id}")
             self._pops[ev.call_id] = task
             task.add_done_callback(functools.partial(self._pop_done, ev.call_id))
@@ -193,6 +193,7 @@ class PopHub:
             "ivr_path_text": d.get("ivr_path_text", ""),
             "language": d.get("language", ""),
             "tier": d.get("tier", ""),
+            "transferred_by": d.get("transferred_by", ""),
             "customer": profile,
             "lookup_ms": round((time.monotonic() - started) * 1000, 2),
             "event_ts": ev.ts,

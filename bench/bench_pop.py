@@ -8,10 +8,11 @@ events (Newchannel, QueueCallerJoin, AgentCalled, AgentConnect, Hangup) are fed 
 ``CallTracker.handle`` at the given call rate, as the AMI reader would. Each pop includes the
 customer profile lookup: through the Redis profile cache, which the IVR's own lookup (in the same
 process) has filled seconds before the ring (modelled by a lookup before QueueCallerJoin, outside
-the measured span; ``--no-prefetch`` skips it), or, with ``--redis ''``, straight from SQLite.
+the measured span; ``--no-prefetch`` skips it), or, with ``--redis ''`` (one node), through the
+in-process cache the IVR's lookup filled.
 
     .venv/bin/python bench/bench_pop.py                 # 100 agents, 50 calls/s for 10 s
-    .venv/bin/python bench/bench_pop.py --redis ''      # no cache: every pop reads SQLite
+    .venv/bin/python bench/bench_pop.py --redis ''      # one node without Redis: in-process cache
     .venv/bin/python bench/bench_pop.py --rate 100 --seconds 30 --agents 200
 """
 

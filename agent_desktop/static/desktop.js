@@ -10,6 +10,7 @@ const L = {
        language: "Ngôn ngữ", idno: "CCCD", unmask: "Hiện số", unmask_reason: "Lý do xem số CCCD (được ghi nhật ký):",
        saved: "Đã lưu vào lịch sử khách hàng.", none: "Không có", catchup: "(kết nối lại)", use: "Chọn",
        dialling: "Đang gọi", transferred: "Đã chuyển", province: "Tỉnh/TP", error: "Lỗi",
+       transferred_by: "Được chuyển từ tổng đài viên",
        tiers: {large: "Khách hàng lớn", sme: "Vừa và nhỏ", other: "Khách hàng khác", standard: "Phổ thông"},
        cards: {red: "thẻ đỏ", yellow: "thẻ vàng", green: "thẻ xanh"},
        svc: {mobile_prepaid: "Di động trả trước", mobile_postpaid: "Di động trả sau", fixed: "Cố định",
@@ -22,6 +23,7 @@ const L = {
        language: "Language", idno: "ID number", unmask: "Unmask", unmask_reason: "Reason to see the ID number (audited):",
        saved: "Saved to the customer's history.", none: "None", catchup: "(reconnected)", use: "Use",
        dialling: "Dialling", transferred: "Transferred", province: "Province", error: "Error",
+       transferred_by: "Transferred by agent",
        tiers: {large: "Large customer", sme: "SME", other: "Other", standard: "Standard"},
        cards: {red: "red card", yellow: "yellow card", green: "green card"},
        svc: {mobile_prepaid: "Mobile prepaid", mobile_postpaid: "Mobile postpaid", fixed: "Fixed line",
@@ -96,7 +98,8 @@ function renderPop(f) {
   customerId = c ? c.customer_id : "";
   let html = `<h2 data-testid="pop-title"><span class="badge ring" id="pop-state">${L.ringing}</span> ${esc(f.caller_number)}
     ${f.catch_up ? `<small class="muted">${L.catchup}</small>` : ""}</h2>
-    <p class="path">${L.path}: <span data-testid="pop-path">${esc(f.ivr_path_text)}</span> · ${esc(f.queue)}${f.language ? " · " + esc(f.language.toUpperCase()) : ""}</p>`;
+    <p class="path">${L.path}: <span data-testid="pop-path">${esc(f.ivr_path_text)}</span> · ${esc(f.queue)}${f.language ? " · " + esc(f.language.toUpperCase()) : ""}</p>
+    ${f.transferred_by ? `<p class="xfer" data-testid="pop-transferred-by">${L.transferred_by} #${esc(f.transferred_by)}</p>` : ""}`;
   html += c ? renderCustomer(c) : `<h3 data-testid="pop-name">${L.unknown}</h3>`;
   pop.className = "card pop ringing";
   pop.innerHTML = html;

@@ -86,11 +86,16 @@ async def test_attended_transfer_consults_the_target_agent_then_hands_over(
     bridge: Bridge, ami: AmiClient
 ) -> None:
     base = f"http://127.0.0.1:{bridge.web_port}"
-    async with client() as a:
+    async with client() as a, client() as b:
         await login(a, base, "1001", "demo-1001")
+        await login(b, base, "1002", "demo-1002")
         csrf = await csrf_of(a, base)
-        async with a.ws_connect(f"{base}/ws", origin=base) as a_ws:
+        async with (
+            a.ws_connect(f"{base}/ws", origin=base) as a_ws,
+            b.ws_connect(f"{base}/ws", origin=base) as b_ws,
+        ):
             await next_frame(a_ws, "hello")
+            await next_frame(b_ws, "hello")
             await place_call(ami, "0912345678", dtmf="1", stay=40)  # mobile → 1001
             call_id = (await next_frame(a_ws, "pop"))["call_id"]
             await next_frame(a_ws, "answered")
@@ -108,6 +113,10 @@ async def test_attended_transfer_consults_the_target_agent_then_hands_over(
                 body: dict[str, Any] = await r.json()
                 assert r.status == 200, body
             assert body["mode"] == "attended" and body["channel"].startswith("Local/1001@tongdai-agents")
+            # 1002's desktop pops the same customer as the consultation rings: nobody asks again.
+            pop = await next_frame(b_ws, "pop")
+            assert pop["call_id"] == call_id and pop["transferred_by"] == "1001"
+            assert pop["customer"]["customer_id"] == "KH0000000001"
 
     # Consultation: 1001's leg (Atxfer) dials 1002 while the customer holds.
     async def consulting() -> list[dict[str, str]]:
