@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +28,7 @@ from billing.cdr import CdrIngest
 from billing.rating import Rater
 from core.agi import AgiServer
 from core.ami import AmiClient
-from core.bus import LocalBus, RedisBridge
+from core.bus import BusEvent, LocalBus, RedisBridge
 from core.call_store import CallStore
 from core.calls import CallTracker, resync_from_ami
 from core.config import Settings
@@ -41,6 +41,8 @@ from crm_bridge.component import CrmComponent
 from crm_bridge.component import build as build_crm
 from crm_bridge.directory import CustomerDirectory
 from ivr.agi_route import IvrRoute
+from ivr.callback_ami import AmiDialer
+from ivr.callback_dialler import CallbackDialler, ReadyAgent
 from ivr.callbacks import CallbackStore
 from ivr.callbacks_http import add_routes as add_callback_routes
 from ivr.metrics import IvrMetrics
@@ -71,6 +73,7 @@ class Bridge:
         self.ivr_metrics = IvrMetrics()
         self.ivr: IvrRoute | None = None
         self.callbacks: CallbackStore | None = None
+        self.dialler: CallbackDialler | None = None  # callbacks.dialler.enabled
         self.policy: AcdPolicy = settings.acd.build()
         # Agent login/pause/state (acd/agents.py) and wait aging pushed to app_queue (acd/aging.py).
         self.agents = AgentStateService(settings, self.bus)
@@ -123,7 +126,10 @@ class Bridge:
             max_header_bytes=a.max_header_bytes,
             command_timeout=a.command_timeout,
         )
-        self.callbacks = CallbackStore(self.sessions)
+        cb = s.callbacks
+        self.callbacks = CallbackStore(
+            self.sessions, max_attempts=cb.max_attempts, retry_delay=timedelta(minutes=cb.retry_minutes)
+        )
         self.ivr = IvrRoute(
             s,
             self.tracker,
@@ -169,9 +175,13 @@ class Bridge:
 
             self.ami.on_connected(_resync)
             subscribe_acd(self.ami, self.agents, self.aging, self.tracker)
+            if s.callbacks.dialler.enabled:
+                await self._start_dialler(self.ami)
             await self.ami.start()
 
     async def stop(self) -> None:
+        if self.dialler is not None:
+            await self.dialler.stop()
         if self.ami is not None:
             await self.ami.stop()
         await self.aging.close()
@@ -191,6 +201,45 @@ class Bridge:
             await self._redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()
+
+    async def _start_dialler(self, ami: AmiClient) -> None:
+        """The automatic callback dialler (ivr/callback_dialler.py), after the tracker's AMI handler."""
+        s, cfg = self.settings, self.settings.callbacks.dialler
+        assert self.callbacks is not None
+        dialer = AmiDialer(
+            ami.action,
+            self.tracker,
+            cfg,
+            caller_id=cfg.caller_id or s.hotline.numbers[0],
+            max_wait={q.name: q.max_wait for q in s.queues},
+        )
+        ami.on_event(dialer.handle)
+
+        async def ready_agents() -> list[ReadyAgent]:
+            return [
+                ReadyAgent(a.agent_id, frozenset(a.queues))
+                for a in await self.agents.states()
+                if a.status == "ready"
+            ]
+
+        self.dialler = CallbackDialler(
+            self.callbacks,
+            cfg,
+            dialer,
+            ready_agents,
+            queues=[q.name for q in s.queues],
+            default_queue=s.default_queue,
+            audit=self._audit,
+            actor=f"dialler@{s.node.name}"[:32],
+        )
+
+        async def wake(_: BusEvent) -> None:
+            assert self.dialler is not None
+            self.dialler.wake()
+
+        self.bus.subscribe("agent.state", wake, name="callback-dialler")
+        self.bus.subscribe("callback.requested", wake, name="callback-dialler-requests")
+        await self.dialler.start()
 
     async def _profile_for_call(self, call: dict[str, Any]) -> dict[str, Any] | None:
         assert self.crm is not None

@@ -34,6 +34,7 @@ from billing.cdr import CdrConfig
 from billing.tariffs import BillingConfig
 from core.errors import ConfigError
 from crm_bridge.config import CrmConfig
+from ivr.callback_config import CallbackConfig
 from ivr.config import IvrConfig
 from recordings.config import RecordingsConfig
 
@@ -208,6 +209,7 @@ class Settings(Section):
     cdr: CdrConfig = CdrConfig()
     recordings: RecordingsConfig = RecordingsConfig()
     desktop: DesktopConfig = DesktopConfig()
+    callbacks: CallbackConfig = CallbackConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
@@ -231,6 +233,9 @@ class Settings(Section):
         for ref in self.ivr.transfer_queues():
             if ref not in queues:
                 problems.append(f"ivr: transfers to unknown queue {ref!r}")
+        for node_id, ref in self.ivr.callback_queues().items():
+            if ref not in queues:
+                problems.append(f"ivr.nodes.{node_id}.queue: calls back into unknown queue {ref!r}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

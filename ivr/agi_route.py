@@ -186,6 +186,9 @@ class IvrRoute:
                     call_id,
                     acd_tier=acd_tier,
                     priority=self.policy.initial_priority(acd_tier),
+                    # No transfer has chosen a queue yet (it would have ended the IVR): the node's own
+                    # queue, else the default one, is where the customer is called back into.
+                    queue=step.queue or self.settings.default_queue,
                 )
             self.tracker.bus_publish(
                 BusEvent("callback.requested", call_id, {"number": step.number, "customer_id": customer_id})

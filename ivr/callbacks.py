@@ -61,6 +61,7 @@ class CallbackView:
     not_before: datetime | None = None
     outcome: str | None = None
     completed_at: datetime | None = None
+    queue: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
@@ -90,6 +91,7 @@ def _view(r: CallbackRequest) -> CallbackView:
         _utc(r.not_before),
         r.outcome,
         _utc(r.completed_at),
+        r.queue,
     )
 
 
@@ -121,8 +123,10 @@ class CallbackStore:
         *,
         acd_tier: str | None = None,
         priority: int = 0,
+        queue: str | None = None,
     ) -> int:
-        """Store one request; returns its id. ``priority``: the ACD entry priority of the caller's tier."""
+        """Store one request; returns its id. ``priority``: the ACD entry priority of the caller's tier;
+        ``queue``: the queue the caller wanted (the dialler calls them back into it)."""
         row = CallbackRequest(
             number=number,
             customer_id=customer_id,
@@ -132,6 +136,7 @@ class CallbackStore:
             acd_tier=acd_tier,
             priority=priority,
             attempts=0,
+            queue=queue,
         )
         async with unit_of_work(self._sessions) as s:
             s.add(row)
@@ -224,6 +229,18 @@ class CallbackStore:
         if not await self._update(request_id, mine, status=PENDING, claimed_by=None, claimed_at=None):
             raise self._refusal(await self.get(request_id), "release")
         return await self.get(request_id)
+
+    async def release_claims_of(self, agent_id: str) -> int:
+        """Give back every request ``agent_id`` holds, places kept; returns how many. The automatic
+        dialler calls this at start: a claim left by a crash mid-dial must not hide a request forever."""
+        async with unit_of_work(self._sessions) as s:
+            result = await s.execute(
+                update(CallbackRequest)
+                .where(CallbackRequest.status == CLAIMED, CallbackRequest.claimed_by == agent_id)
+                .values(status=PENDING, claimed_by=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def _update(self, request_id: int, where: Any, **values: Any) -> bool:
         async with unit_of_work(self._sessions) as s:

@@ -305,6 +305,9 @@ class CallbackNode(_Node):
     timeout_ms: int | None = Field(None, ge=500, le=60000)
     next: NodeId
     declined: NodeId | None = None  # any other key, silence or no number; None = next
+    # The queue the customer is called back into (a transfer has not chosen one yet when the caller
+    # asks); None = the deployment's default_queue.
+    queue: QueueName | None = None
 
     def refs(self) -> list[Ref]:
         return [(("next",), self.next), *_opt("declined", self.declined)]
@@ -571,6 +574,10 @@ class IvrConfig(_Model):
     def transfer_queues(self) -> set[str]:
         """Every queue a transfer node names (the deployment checks they exist)."""
         return {n.queue for n in self.nodes.values() if isinstance(n, TransferNode)}
+
+    def callback_queues(self) -> dict[str, str]:
+        """Node id → queue, for every callback node that names one (the deployment checks they exist)."""
+        return {i: n.queue for i, n in self.nodes.items() if isinstance(n, CallbackNode) and n.queue}
 
     def prompt_texts(self) -> Iterator[tuple[str, str, str]]:
         """(lang, prompt_id, text) for every catalogue text in a language the IVR speaks."""

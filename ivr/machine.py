@@ -113,6 +113,7 @@ class LookupCustomer:
 @dataclass(frozen=True)
 class RequestCallback:
     number: str
+    queue: str | None = None  # the callback node's queue; None = the deployment's default queue
 
 
 @dataclass(frozen=True)
@@ -573,7 +574,7 @@ class IvrSession:
             return _Goto(node.next)
         key = self._keyed(result)
         if key == node.accept_digit and self.caller is not None:
-            return RequestCallback(self.caller)
+            return RequestCallback(self.caller, node.queue)
         return _Goto(node.declined or node.next)
 
     # --- play and terminals ------------------------------------------------------------------

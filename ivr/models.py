@@ -33,3 +33,6 @@ class CallbackRequest(Base):
     not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))  # last outcome (reached, no_answer…)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The queue the caller wanted (the callback node's, else the default queue): the automatic dialler
+    # puts the answered customer back into it. None on rows recorded before it was kept.
+    queue: Mapped[str | None] = mapped_column(String(40))

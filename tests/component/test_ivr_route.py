@@ -168,6 +168,16 @@ async def test_callback_request_is_stored(rig_factory: Any) -> None:
     assert pending[0].priority > rig.route.policy.initial_priority("standard")
     assert [e.data["number"] for e in rig.events if e.type == "callback.requested"] == ["0912345678"]
     assert rig.route.metrics.snapshot().outcomes == {"callback": 1}
+    # No queue was chosen before the callback node (closed hours): the default queue is kept.
+    assert pending[0].queue == "care"
+
+
+async def test_callback_node_names_the_queue_to_call_back_into(rig_factory: Any) -> None:
+    rig: Rig = await rig_factory(
+        tree(hours={"hours": {"weekly": {}, "holidays": []}}, offer_callback={"queue": "billing"})
+    )
+    await rig.call(caller="0912345678", keys="1")
+    assert [p.queue for p in await CallbackStore(rig.sessions).pending()] == ["billing"]
 
 
 async def test_hangup_mid_menu_is_counted_as_drop_off(rig_factory: Any) -> None:
