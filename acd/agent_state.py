@@ -8,7 +8,12 @@ AgentComplete → wrap-up, AgentRingNoAnswer → back) — and derives one publi
     logged_out  no queue membership
     ringing / on_call / wrap_up   while a queue call involves the agent (even if a pause is pending)
     paused      a member with the pause flag set (reason = the pause reason code)
-    ready       a member, idle and not paused
+    unavailable a member, idle and not paused, whose device Asterisk reports invalid or unavailable
+                (``Status`` 4/5 of QueueMember*: an unregistered SIP phone); app_queue offers it no call
+    ready       a member, idle, not paused and reachable
+
+A pause outranks an unreachable phone: the agent takes no calls either way, and the pause reason is
+what the reports need; the phone's state shows again once the pause ends.
 
 Only changes of that derived view are reported (:class:`Transition`), so the service publishes and
 logs state durations without duplicates however many events Asterisk repeats.
@@ -22,9 +27,20 @@ from typing import Any, Literal
 
 from core.calls import agent_from_member
 
-AgentStatus = Literal["logged_out", "ready", "ringing", "on_call", "wrap_up", "paused"]
+AgentStatus = Literal["logged_out", "ready", "ringing", "on_call", "wrap_up", "paused", "unavailable"]
 Activity = Literal["idle", "ringing", "on_call", "wrap_up"]
-STATUSES: tuple[AgentStatus, ...] = ("logged_out", "ready", "ringing", "on_call", "wrap_up", "paused")
+STATUSES: tuple[AgentStatus, ...] = (
+    "logged_out",
+    "ready",
+    "ringing",
+    "on_call",
+    "wrap_up",
+    "paused",
+    "unavailable",
+)
+# ast_device_state values app_queue's is_member_available() never rings: AST_DEVICE_INVALID and
+# AST_DEVICE_UNAVAILABLE. Unknown (0), in use, busy, ringing and on hold are a reachable phone.
+DEVICE_DOWN = frozenset({"4", "5"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,7 @@ class _Agent:
     paused: bool = False
     pause_reason: str = ""
     activity: Activity = "idle"
+    reachable: bool = True  # the member's device state is neither invalid nor unavailable
     ringing_call: str = ""  # Linkedid of the call ringing this agent
     missed: int = 0
     state: AgentState | None = None
@@ -92,6 +109,8 @@ class _Agent:
             return self.activity, ""
         if self.paused:
             return "paused", self.pause_reason
+        if not self.reachable:
+            return "unavailable", ""
         return "ready", ""
 
 
@@ -143,10 +162,13 @@ class AgentBook:
                 a.queues.add(queue)
             if "Paused" in h:
                 self._set_pause(a, _flag(h["Paused"]), h.get("PausedReason", ""))
+            if "Status" in h:
+                a.reachable = h["Status"].strip() not in DEVICE_DOWN
         elif name == "QueueMemberRemoved":
             a.queues.discard(queue)
             if not a.queues:
                 a.paused, a.pause_reason, a.activity, a.missed = False, "", "idle", 0
+                a.reachable = True
         elif name == "QueueMemberPause":
             self._set_pause(a, _flag(h.get("Paused", "0")), h.get("PausedReason", "") or h.get("Reason", ""))
         elif name == "AgentCalled":
@@ -192,6 +214,8 @@ class AgentBook:
                 seen[agent_id] = a
             a.queues.add(m.get("Queue", ""))
             self._set_pause(a, _flag(m.get("Paused", "0")), m.get("PausedReason", ""))
+            if "Status" in m:
+                a.reachable = m["Status"].strip() not in DEVICE_DOWN
             in_call = _flag(m.get("InCall", "0"))
             # InCall is set once the agent has answered: a ring we saw may have been answered while
             # the link was down (the AgentConnect was missed).
@@ -203,7 +227,7 @@ class AgentBook:
         for agent_id, a in self._agents.items():
             if agent_id not in seen:
                 a.queues = set()
-                a.paused, a.pause_reason, a.activity = False, "", "idle"
+                a.paused, a.pause_reason, a.activity, a.reachable = False, "", "idle", True
             out.extend(self._commit(a, now))
         return out
 
@@ -238,6 +262,10 @@ class AgentBook:
         if prev is not None and (prev.status, prev.reason, prev.queues) == (status, reason, queues):
             return []
         changed = prev is None or (prev.status, prev.reason) != (status, reason)
+        if prev is not None:
+            # Times come from Asterisk's event stamps and from the bridge's clock (timers, re-syncs):
+            # never let a period start before the one it follows.
+            now = max(now, prev.since)
         since = now if changed or prev is None else prev.since
         a.state = AgentState(a.agent_id, status, reason, since, queues)
         return [Transition(prev, a.state, changed, a.missed, wrap_up_seconds)]

@@ -15,6 +15,10 @@ agents configured to log in automatically (``auto_login``, on by default for sim
 Asterisk lost — e.g. after an Asterisk restart with ``persistentmembers = no``. ``ready()`` resolves
 once that first sync is done.
 
+Status periods are timed with Asterisk's own event stamps (``Timestamp``, manager.conf
+``timestampevents = yes``) so a period's length does not include the time its events spent in sockets
+and queues; a wrap-up ends exactly ``wrapuptime`` after the AgentComplete that began it, as in app_queue.
+
 It also counts unanswered rings and pauses an agent with the ``auto_missed`` reason after
 ``acd.agents.auto_pause_after_missed`` of them in a row.
 """
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +68,11 @@ class InvalidPauseReason(TongdaiError):
     error_id = "acd.invalid_pause_reason"
 
 
+# An event stamp further than this from the bridge's clock is not trusted (an Asterisk on another host
+# with a wrong clock): the bridge's clock times that event instead.
+MAX_CLOCK_SKEW = 60.0
+
+
 def _ts(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -96,6 +106,10 @@ class AgentStateService:
         self._writer: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
         self._changed = asyncio.Condition()  # notified after each batch of published transitions
+        # Transitions in the order the book made them, published by one drainer at a time: a wrap-up
+        # timer's "ready" must not overtake the "ringing" folded right after it (Redis would keep it).
+        self._outbox: deque[Transition] = deque()
+        self._publishing = asyncio.Lock()
         self._auto_pausing: set[str] = set()
         self.ager: QueueAger | None = None
         self._tier_of_uniqueid: Callable[[str], str] | None = None
@@ -282,7 +296,7 @@ class AgentStateService:
     async def handle(self, ev: AmiEvent) -> None:
         if ev.name not in MEMBER_EVENTS:
             return
-        now = self._now()
+        now = self.event_time(ev)
         await self._publish(self.book.apply(ev.name, ev.headers, now))
         if ev.name == "AgentRingNoAnswer":
             agent_id = agent_from_member(ev.get("MemberName"), ev.get("Interface"))
@@ -295,6 +309,15 @@ class AgentStateService:
             ):
                 self._auto_pausing.add(agent_id)
                 self._spawn(self._auto_pause(agent_id), f"acd-auto-pause:{agent_id}")
+
+    def event_time(self, ev: AmiEvent) -> float:
+        """When Asterisk raised ``ev`` (its ``Timestamp``), or now when it carries no usable stamp."""
+        now = self._now()
+        try:
+            stamp = float(ev.headers.get("Timestamp", ""))
+        except ValueError:
+            return now
+        return stamp if abs(stamp - now) <= MAX_CLOCK_SKEW else now
 
     async def _auto_pause(self, agent_id: str) -> None:
         try:
@@ -365,6 +388,17 @@ class AgentStateService:
     # --- publishing -------------------------------------------------------------------------------
 
     async def _publish(self, transitions: list[Transition]) -> None:
+        """Publish ``transitions`` after any made before them (returns once they are out)."""
+        self._outbox.extend(transitions)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        async with self._publishing:
+            transitions = list(self._outbox)
+            self._outbox.clear()
+            await self._publish_now(transitions)
+
+    async def _publish_now(self, transitions: list[Transition]) -> None:
         for t in transitions:
             cur = t.current
             self._bus.publish(BusEvent("agent.state", "", cur.to_json()))
@@ -394,16 +428,20 @@ class AgentStateService:
             if timer is not None:
                 timer.cancel()
             if cur.status == "wrap_up" and t.wrap_up_seconds > 0:
+                # Due wrapuptime after the call ended by the event's clock (the event may have
+                # arrived late); the period ends at exactly that time.
+                end = cur.since + t.wrap_up_seconds
                 self._wrap_timers[cur.agent_id] = asyncio.get_running_loop().call_later(
-                    t.wrap_up_seconds, self._wrap_up_over, cur.agent_id
+                    max(0.0, end - self._now()), self._wrap_up_over, cur.agent_id, end
                 )
         if transitions:
             async with self._changed:
                 self._changed.notify_all()
 
-    def _wrap_up_over(self, agent_id: str) -> None:
+    def _wrap_up_over(self, agent_id: str, end: float) -> None:
         self._wrap_timers.pop(agent_id, None)
-        self._spawn(self._publish(self.book.end_wrap_up(agent_id, self._now())), f"acd-wrap:{agent_id}")
+        self._outbox.extend(self.book.end_wrap_up(agent_id, end))  # now: its place in the order
+        self._spawn(self._drain(), f"acd-wrap:{agent_id}")
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

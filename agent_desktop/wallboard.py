@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -317,6 +318,9 @@ class Wallboard:
                     "on_call": a["on_call"],
                 }
             )
+        # Agents per status as the board shows them (a connected call wins over a lagging status);
+        # "ready" counts only agents app_queue can ring: an unreachable phone is "unavailable".
+        counts = Counter("on_call" if a["on_call"] else a["status"] for a in agents)
         return {
             "type": "wallboard",
             "at": now,
@@ -324,6 +328,7 @@ class Wallboard:
             "definitions": DEFINITIONS,
             **figs,
             "agents": agents,
+            "agent_counts": dict(sorted(counts.items())),
         }
 
     def schedule(self) -> None:

@@ -32,7 +32,8 @@ function tiles(s) {
   const ans = sum("answered"), ab = sum("abandoned"), inSl = sum("answered_in_sl");
   const longest = Math.max(0, ...s.queues.map((q) => q.longest_wait || 0));
   const t = [[L.waiting, sum("waiting"), "waiting"], [L.longest, secs(longest), "longest"], [L.answered, ans, "answered"],
-             [L.abandoned, ab, "abandoned"], [L.sl, pct(ans + ab ? inSl / (ans + ab) : null), "sl"]];
+             [L.abandoned, ab, "abandoned"], [L.sl, pct(ans + ab ? inSl / (ans + ab) : null), "sl"],
+             [L.status.ready, (s.agent_counts || {}).ready || 0, "ready"]];  // agents app_queue can ring
   $("tiles").innerHTML = t.map(([k, v, id]) => `<div class="tile" data-testid="tile-${id}"><span>${k}</span><b>${v}</b></div>`).join("");
 }
 

@@ -20,7 +20,7 @@ from core.app import Bridge
 from core.db import create_engine
 from core.migrate import upgrade_to_head
 from crm_bridge.demo_data import load_demo
-from tests.asterisk.conftest import AsteriskSandbox
+from tests.asterisk.conftest import ACD_SIP_AGENT, ACD_WRAPUP_QUEUE, AsteriskSandbox
 from tests.support.settings import SIMPLE_IVR, TEST_QUEUES, base_config
 
 QUEUE = "tv"
@@ -59,6 +59,19 @@ def acd_overrides(
     base = {"agents": [*base_config()["agents"], *agents], "queues": queues, "ivr": ivr}
     base.update(over)
     return base
+
+
+WRAPUP_QUEUE = ACD_WRAPUP_QUEUE["name"]  # wrapuptime 3 in the sandbox's queues.conf
+SIP_AGENT = ACD_SIP_AGENT["id"]  # a PJSIP endpoint in the sandbox's pjsip.conf that never registers
+
+
+def with_wrapup_queue(over: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+    """``over`` plus the sandbox's wrap-up queue (with ``members``), reached with IVR key 4."""
+    out = copy.deepcopy(over)
+    out["queues"] = [*out["queues"], {**ACD_WRAPUP_QUEUE, "members": members}]
+    out["ivr"]["nodes"]["main"]["options"]["4"] = "aftercall"
+    out["ivr"]["nodes"]["aftercall"] = {"type": "transfer", "queue": WRAPUP_QUEUE, "label": "Hậu mãi"}
+    return out
 
 
 @asynccontextmanager

@@ -24,10 +24,21 @@ from core.app import Bridge
 from core.config import Settings
 from crm_bridge.demo_data import load_demo
 from ivr.prompts import generate_prompts
-from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, free_port, make_settings
+from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, base_config, free_port, make_settings
 
 SANDBOX = REPO / "asterisk_conf" / "sandbox.sh"
 AMI_SECRET = "test-ami-secret"
+# In Asterisk's configuration for the ACD tests only (test_acd_*.py add them to their own bridges'
+# settings; other tests' bridges never see them): a queue with a wrap-up, and an agent whose SIP
+# phone (PJSIP endpoint) never registers.
+ACD_WRAPUP_QUEUE: dict[str, Any] = {"name": "aftercall", "label": "Hậu mãi", "wrapup": 3, "members": []}
+ACD_SIP_AGENT: dict[str, Any] = {
+    "id": "7001",
+    "name": "Máy SIP chưa đăng ký",
+    "phone": "pjsip",
+    "sip_secret": "test-sip-7001",
+    "password_hash": base_config()["agents"][0]["password_hash"],
+}
 
 
 @dataclass
@@ -91,7 +102,11 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
     agi_port = free_port()
     conf = tmp_path_factory.mktemp("asterisk-conf")
     sandbox = AsteriskSandbox(root, make_settings(), agi_port, free_port(), free_port())
-    settings = sandbox.settings_for(tmp_path_factory.mktemp("base"))
+    settings = sandbox.settings_for(
+        tmp_path_factory.mktemp("base"),
+        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE],
+        agents=[*base_config()["agents"], ACD_SIP_AGENT],
+    )
     sandbox.settings = settings
     write_all(settings, conf)
     # The real prompts, spoken by espeak-ng: the IVR plays them as it would in production.

@@ -206,3 +206,83 @@ def test_state_round_trips_through_json_and_unknown_status_reads_as_logged_out()
     st = AgentState("1001", "paused", "lunch", 12.5, ("internet", "mobile"))
     assert AgentState.from_json(st.to_json()) == st
     assert AgentState.from_json({"agent_id": "1001", "status": "dancing"}).status == "logged_out"
+
+
+# --- device state: QueueMember* ``Status`` is the member's ast_device_state ------------------------
+
+
+def test_unregistered_phone_makes_a_logged_in_agent_unavailable_not_ready() -> None:
+    b = AgentBook()
+    b.ensure("1001", 0.0)
+    # What QueueAdd of PJSIP/1001 with no registered contact reports: Status 5 (unavailable).
+    [t] = b.apply("QueueMemberAdded", member("1001", Paused="0", Status="5"), 100.0)
+    assert (t.current.status, t.current.queues) == ("unavailable", ("mobile",))
+    # The phone registers: app_queue reports the new device state, the agent is ready from then on.
+    [up] = b.apply("QueueMemberStatus", member("1001", Paused="0", Status="1"), 130.0)
+    assert up.status_changed and up.previous is not None
+    assert (up.previous.status, up.previous.since, up.current.status, up.current.since) == (
+        "unavailable",
+        100.0,
+        "ready",
+        130.0,
+    )
+    # It drops off again (4 = invalid, e.g. the endpoint was removed): unavailable.
+    [down] = b.apply("QueueMemberStatus", member("1001", Status="4"), 160.0)
+    assert down.current.status == "unavailable"
+
+
+@pytest.mark.parametrize("device", ["0", "1", "2", "3", "6", "7", "8"])
+def test_every_other_device_state_is_a_reachable_phone(book: AgentBook, device: str) -> None:
+    # Unknown, in use, busy, ringing, on hold: app_queue may still ring the member (or will, soon).
+    assert book.apply("QueueMemberStatus", member("1001", Status=device), 150.0) == []
+    assert status(book, "1001") == ("ready", "")
+
+
+def test_a_pause_outranks_an_unreachable_phone_and_ends_into_it(book: AgentBook) -> None:
+    book.apply("QueueMemberPause", member("1001", Paused="1", PausedReason="lunch"), 200.0)
+    down = member("1001", Paused="1", PausedReason="lunch", Status="5")
+    assert book.apply("QueueMemberStatus", down, 210.0) == []
+    assert status(book, "1001") == ("paused", "lunch")  # the lunch period is not cut in two
+    [t] = book.apply("QueueMemberPause", member("1001", Paused="0"), 260.0)
+    assert (t.current.status, t.current.since) == ("unavailable", 260.0)
+
+
+def test_a_call_in_progress_outranks_a_device_report(book: AgentBook) -> None:
+    book.apply("AgentCalled", call_event("1001", "c1"), 300.0)
+    book.apply("AgentConnect", call_event("1001", "c1"), 301.0)
+    assert book.apply("QueueMemberStatus", member("1001", Status="5"), 305.0) == []
+    [done] = book.apply("AgentComplete", call_event("1001", "c1", "internet"), 320.0)
+    assert done.current.status == "unavailable"  # after the call, the phone is what is left
+
+
+def test_logout_forgets_the_device_state(book: AgentBook) -> None:
+    book.apply("QueueMemberStatus", member("1001", "mobile", Status="5"), 150.0)
+    book.apply("QueueMemberRemoved", member("1001", "mobile"), 160.0)
+    book.apply("QueueMemberRemoved", member("1001", "internet"), 160.0)
+    # Re-added by something that does not report a device state: the stale "unavailable" is gone.
+    book.apply("QueueMemberAdded", member("1001", "mobile"), 200.0)
+    assert status(book, "1001") == ("ready", "")
+
+
+def test_resync_takes_the_device_state_from_queue_status(book: AgentBook) -> None:
+    members = [
+        {"Queue": "mobile", "Name": "1001", "Location": IFACE.format("1001"), "Paused": "0", "InCall": "0",
+         "Status": "5"},
+    ]  # fmt: skip
+    [t] = book.resync(members, 500.0)
+    assert (t.current.status, t.current.queues) == ("unavailable", ("mobile",))
+    members[0]["Status"] = "1"
+    [t2] = book.resync(members, 510.0)
+    assert t2.current.status == "ready"
+
+
+def test_unavailable_round_trips_through_json() -> None:
+    st = AgentState("1001", "unavailable", "", 12.5, ("mobile",))
+    assert AgentState.from_json(st.to_json()) == st
+
+
+def test_a_period_never_starts_before_the_one_it_follows(book: AgentBook) -> None:
+    # Asterisk's stamp of a later event can be a hair behind the bridge's clock of the earlier one.
+    book.apply("QueueMemberPause", member("1001", Paused="1", PausedReason="lunch"), 200.0)
+    [t] = book.apply("QueueMemberPause", member("1001", Paused="0"), 199.99)
+    assert t.current.since == 200.0 and t.previous is not None and t.previous.since == 200.0
