@@ -21,6 +21,7 @@ from aiohttp_session import get_session
 from agent_desktop.actions import BadRequest, DesktopActions, Forbidden, Unavailable, Who
 from agent_desktop.wallboard import Wallboard
 from core.errors import AmiError, Conflict, NotFound, TongdaiError, UnsafeValue
+from reports.service_level import parse_period, service_level_report
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,17 @@ async def api_transfer(request: web.Request, who: Who) -> Any:
     )
 
 
+async def api_service_level(request: web.Request, who: Who) -> Any:
+    acts = _acts(request)
+    cfg = acts.settings.reports
+    since, until = parse_period(request.query.get("since"), request.query.get("until"), max_days=cfg.max_days)
+    if acts.bridge.sessions is None:
+        raise Unavailable("the database is not ready")
+    queue = request.query.get("queue") or None
+    report = await service_level_report(acts.bridge.sessions, since, until, config=cfg, queue=queue)
+    return report.to_json()
+
+
 async def api_spy(request: web.Request, who: Who) -> Any:
     b = await _body(request)
     return await _acts(request).spy(who, str(b.get("agent_id", "")), str(b.get("mode", "listen")))
@@ -279,6 +291,7 @@ def add_api_routes(app: web.Application) -> None:
     r.add_get("/api/customers/search", _json_route(api_search))
     r.add_get("/api/customers/{customer_id}", _json_route(api_profile))
     r.add_post("/api/customers/{customer_id}/unmask", _json_route(api_unmask, write=True))
+    r.add_get("/api/reports/service-level", _json_route(api_service_level, supervisor=True))
     r.add_get("/api/dispositions", _json_route(api_dispositions))
     r.add_post("/api/dispositions", _json_route(api_save_disposition, write=True))
     r.add_post("/agent/state", form_state)
@@ -358,6 +371,13 @@ OPENAPI: dict[str, Any] = {
             "get": _op("Per queue, tier and half-hour: waiting, longest wait, SL, abandoned, ASA, AHT")
         },
         "/api/agents/states": {"get": _op("Agents by state with time in state and pause reason")},
+        "/api/reports/service-level": {
+            "get": _op(
+                "Historical service level (QCVN 36:2022) per day, queue, tier and agent for Vietnam days "
+                "[since, until); supervisors and integrations; 400 on a bad period",
+                params=[_query("since", True), _query("until", True), _query("queue")],
+            )
+        },
         "/api/agent/state": {
             "post": _op(
                 "Set own state: ready | pause (reason) | wrapup | login | logout", body=["state", "reason"]

@@ -239,6 +239,28 @@ def cmd_billing_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_service_level(args: argparse.Namespace) -> int:
+    from reports.service_level import BadPeriod, format_table, parse_period, service_level_report, write_csv
+
+    s = _settings(args.config)
+    try:
+        since, until = parse_period(args.since, args.until, max_days=s.reports.max_days)
+    except BadPeriod as err:
+        print(f"tongdai: {err}", file=sys.stderr)
+        return 2
+
+    async def run(sessions: Sessions) -> Any:
+        return await service_level_report(sessions, since, until, config=s.reports, queue=args.queue)
+
+    report = asyncio.run(_with_db(s, run))
+    print(format_table(report))
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8-sig") as f:
+            write_csv(report, f)
+        print(f"CSV written to {args.csv}")
+    return 0
+
+
 def cmd_crm_import(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -415,6 +437,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--until", type=_day, required=True)
     ex.add_argument("out")
     ex.set_defaults(fn=cmd_billing_export)
+    rep = sub.add_parser("report", help="historical reports")
+    repsub = rep.add_subparsers(dest="report_cmd", required=True)
+    sl = repsub.add_parser("service-level", help="QCVN 36 service level per day, queue, tier and agent")
+    sl.add_argument("--since", required=True, help="first Vietnam day, e.g. 2026-11-01")
+    sl.add_argument("--until", required=True, help="day after the last, e.g. 2026-12-01 (exclusive)")
+    sl.add_argument("--queue", help="one queue only")
+    sl.add_argument("--csv", help="also write a CSV (safe to open in a spreadsheet)")
+    sl.set_defaults(fn=cmd_report_service_level)
     crm = sub.add_parser("crm", help="customer data: CSV import, demo data, lookup")
     crsub = crm.add_subparsers(dest="crm_cmd", required=True)
     imp = crsub.add_parser("import", help="import CSV files, all or nothing (bad rows reported by number)")

@@ -37,6 +37,7 @@ from crm_bridge.config import CrmConfig
 from ivr.callback_config import CallbackConfig
 from ivr.config import IvrConfig
 from recordings.config import RecordingsConfig
+from reports.config import ReportsConfig
 
 ENV_PREFIX = "TONGDAI__"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
@@ -210,6 +211,7 @@ class Settings(Section):
     recordings: RecordingsConfig = RecordingsConfig()
     desktop: DesktopConfig = DesktopConfig()
     callbacks: CallbackConfig = CallbackConfig()
+    reports: ReportsConfig = ReportsConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
