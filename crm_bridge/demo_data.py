@@ -22,8 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db import Base
 from core.errors import Conflict
-from crm_bridge.models import ContactNumber, Customer, MonthlyRevenue, PointsLedger, Subscription
-from crm_bridge.textfold import fold
+from crm_bridge.models import (
+    ContactNumber,
+    Customer,
+    CustomerWord,
+    MonthlyRevenue,
+    PointsLedger,
+    Subscription,
+)
+from crm_bridge.name_index import PG_FILL_WORDS
+from crm_bridge.textfold import fold, words_of
 from crm_bridge.tiering import window_months
 
 __all__ = [
@@ -33,6 +41,7 @@ __all__ = [
     "POINTS_COLS",
     "REVENUE_COLS",
     "SUBSCRIPTION_COLS",
+    "WORD_COLS",
     "DemoBatch",
     "DemoCustomer",
     "DemoLine",
@@ -263,6 +272,7 @@ SUBSCRIPTION_COLS = (
 REVENUE_COLS = ("subscription_id", "month", "charged_vnd", "other_carrier_voip_vnd", "overdue_debt_vnd")
 POINTS_COLS = ("customer_id", "delta", "reason", "at")
 CONTACT_COLS = ("customer_id", "number_e164", "label")
+WORD_COLS = ("word", "customer_id", "name_search")
 
 
 @dataclass
@@ -274,6 +284,7 @@ class DemoBatch:
     revenue: list[tuple[Any, ...]] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)
     contacts: list[tuple[Any, ...]] = field(default_factory=list)
+    words: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _fixed_batch(today: date, months: Sequence[str], now: datetime) -> tuple[DemoBatch, int]:
@@ -300,6 +311,7 @@ def _fixed_batch(today: date, months: Sequence[str], now: datetime) -> tuple[Dem
         if c.points:
             batch.points.append((c.customer_id, c.points, "Tích điểm VinaPhone Plus", now))
         batch.contacts.extend((c.customer_id, n, "other_carrier") for n in c.contact_numbers)
+        batch.words.extend((w, c.customer_id, fold(c.name)) for w in words_of(fold(c.name)))
     return batch, sub_id
 
 
@@ -312,11 +324,13 @@ def generate(
     batch_size: int = 50_000,
     first_subscription_id: int = 1,
     dates_as_text: bool = False,
+    with_words: bool = True,
 ) -> Iterator[DemoBatch]:
     """Yield ``n`` generated customers (IDs from KH0001000000) in batches, reproducible from ``seed``.
 
     ``dates_as_text`` emits dates and timestamps as the text SQLAlchemy stores on SQLite (for raw
     ``executemany``); otherwise they are ``date``/aware ``datetime`` objects (for PostgreSQL ``COPY``).
+    ``with_words`` adds the rows of the names' word index (``WORD_COLS``).
     Hot path: everything that can be is precomputed, and each customer costs a handful of ``random()``s.
     """
     rng = random.Random(seed)
@@ -342,15 +356,18 @@ def generate(
     # Every (family, middle, given) name with its folded form, weighted by family frequency.
     families = [fam for fam, w in _FAMILY for _ in range(w)]
     f = {w: fold(w) for w in {*families, *_MIDDLE_M, *_MIDDLE_F, *_GIVEN_M, *_GIVEN_F}}
-    names: dict[bool, list[tuple[str, str]]] = {}
+    names: dict[bool, list[tuple[str, str, list[str]]]] = {}
     for male, mids, givs in ((True, _MIDDLE_M, _GIVEN_M), (False, _MIDDLE_F, _GIVEN_F)):
         names[male] = [
-            (f"{fam} {mid} {giv}", f"{f[fam]} {f[mid]} {f[giv]}")
+            (f"{fam} {mid} {giv}", s, words_of(s))
             for fam in families
             for mid in mids
             for giv in givs
+            for s in (f"{f[fam]} {f[mid]} {f[giv]}",)
         ]
-    orgs = [(f"{a} {b}", f"{fold(a)} {fold(b)}") for a in _ORG_FORM for b in _ORG_NAME]
+    orgs = [
+        (f"{a} {b}", s, words_of(s)) for a in _ORG_FORM for b in _ORG_NAME for s in (f"{fold(a)} {fold(b)}",)
+    ]
     provinces = [
         (
             p[0],
@@ -369,11 +386,12 @@ def generate(
     sub_id = first_subscription_id - 1
     mobile_seq = fixed_seq = 0
     batch = DemoBatch()
-    customers, subscriptions, revenue, points = (
+    customers, subscriptions, revenue, points, words = (
         batch.customers,
         batch.subscriptions,
         batch.revenue,
         batch.points,
+        batch.words,
     )
     for i in range(n):
         cid = f"KH{1_000_000 + i:010d}"
@@ -381,8 +399,8 @@ def generate(
         r = rand()
         if r < 0.04:
             kind = "organisation"
-            name, search = orgs[int(r * 25 * len(orgs))]
-            name, search = f"{name} {i % 997}", f"{search} {i % 997}"
+            name, search, name_words = orgs[int(r * 25 * len(orgs))]
+            name, search, name_words = f"{name} {i % 997}", f"{search} {i % 997}", [*name_words, str(i % 997)]
             dob = None
             idn = f"0{100_000_000 + int(rand() * 899_999_999)}"
             services: Sequence[str] = _ORG_MIX[: 2 + int(rand() * (len(_ORG_MIX) - 1))]
@@ -390,7 +408,7 @@ def generate(
             kind = "individual"
             male = r < 0.52
             pool = names[male]
-            name, search = pool[int(rand() * len(pool))]
+            name, search, name_words = pool[int(rand() * len(pool))]
             k = int(rand() * len(dobs))
             dob = dobs_v[k]
             idn = f"{cccd}{0 if male else 1}{dobs[k].year % 100:02d}{int(rand() * 1_000_000):06d}"
@@ -405,6 +423,8 @@ def generate(
                 r < 0.3, consent, r < 0.15, created if consent else None, segment, None, created,
             )
         )  # fmt: skip
+        if with_words:
+            words.extend([(w, cid, search) for w in name_words])
         start_k = int(rand() * len(start_days))
         for k, service in enumerate(services):
             sub_id += 1
@@ -444,7 +464,7 @@ def generate(
             yield batch
             batch = DemoBatch()
             customers, subscriptions, revenue = batch.customers, batch.subscriptions, batch.revenue
-            points = batch.points
+            points, words = batch.points, batch.words
     if batch.customers:
         yield batch
 
@@ -457,6 +477,7 @@ _TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("revenue", MonthlyRevenue.__tablename__, REVENUE_COLS),
     ("points", PointsLedger.__tablename__, POINTS_COLS),
     ("contacts", ContactNumber.__tablename__, CONTACT_COLS),
+    ("words", CustomerWord.__tablename__, WORD_COLS),
 )
 
 
@@ -498,7 +519,7 @@ async def _load(conn: AsyncConnection, fixed: DemoBatch, gen: Iterator[DemoBatch
         async def write(batch: DemoBatch, convert: bool) -> None:
             for attr, table, cols in _TABLES:
                 rows = getattr(batch, attr)
-                if rows:
+                if rows and attr != "words":  # filled in SQL at the end, in word order
                     await apg.copy_records_to_table(table, records=rows, columns=list(cols))
     else:
 
@@ -517,6 +538,8 @@ async def _load(conn: AsyncConnection, fixed: DemoBatch, gen: Iterator[DemoBatch
             raise
         written += len(batch.customers)
 
+    if pg:
+        await conn.exec_driver_sql(PG_FILL_WORDS)
     for idx in indexes:
         await conn.run_sync(idx.create)
     if pg:
@@ -542,7 +565,9 @@ async def load_demo(engine: AsyncEngine, n: int, seed: int = 1, *, today: date |
     now = datetime.now(UTC).replace(microsecond=0)
     fixed, last_sub = _fixed_batch(today, window_months(today, 3), now)
     pg = engine.dialect.name == "postgresql"
-    gen = generate(n, seed, today=today, first_subscription_id=last_sub + 1, dates_as_text=not pg)
+    gen = generate(
+        n, seed, today=today, first_subscription_id=last_sub + 1, dates_as_text=not pg, with_words=not pg
+    )
     written = 0
     async with engine.connect() as conn:
         if not pg:
@@ -565,4 +590,10 @@ async def load_demo(engine: AsyncEngine, n: int, seed: int = 1, *, today: date |
                 await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 await conn.exec_driver_sql("PRAGMA cache_size=-2000")
                 await conn.commit()
+    if pg:
+        # Mark the new pages all-visible so search counts word ranges from the index alone, without
+        # waiting for autovacuum (VACUUM cannot run inside the load's transaction).
+        async with engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.exec_driver_sql(f"VACUUM {CustomerWord.__tablename__}")
     return written

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ScalarSelect, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import NotFound
@@ -28,11 +28,13 @@ from crm_bridge.models import (
     SUBSCRIPTION_STATUSES,
     ContactNumber,
     Customer,
+    CustomerWord,
     Interaction,
     MonthlyRevenue,
     PointsLedger,
     Subscription,
 )
+from crm_bridge.name_index import replace_words
 from crm_bridge.phone import normalize_vn, try_normalize_vn
 from crm_bridge.profile import (
     ConsentView,
@@ -42,7 +44,7 @@ from crm_bridge.profile import (
     ServiceView,
     mask_id_number,
 )
-from crm_bridge.textfold import fold
+from crm_bridge.textfold import fold, words_of
 from crm_bridge.tiering import LineRevenue, care_card_for, decide_tier, loyalty_rank, window_months
 
 __all__ = ["VN_TZ", "CustomerDirectory", "today_vn"]
@@ -53,6 +55,8 @@ VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving ti
 _CUSTOMER_ID = re.compile(r"^KH\d{6,14}$", re.IGNORECASE)
 # Byte order puts U+10FFFF after every other character (UTF-8 on PostgreSQL "C", memcmp on SQLite).
 _PREFIX_END = "\U0010ffff"
+# Counting a query word's prefix range stops at these caps: enough to tell a rare word from a common one.
+_FIRST_CAP, _LAST_CAP = 1_000, 20_000
 
 
 def today_vn() -> date:
@@ -305,16 +309,78 @@ class CustomerDirectory:
             for r in rows:
                 found[r[0]] = CustomerSummary(*r)
             if len(found) < limit:
-                # 2) Every word as a word prefix anywhere in the name; LIMIT lets the scan stop early.
-                col = Customer.name_search
-                conds = [or_(col.like(f"{word}%"), col.like(f"% {word}%")) for word in folded.split()]
-                stmt = select(*cols).where(*conds).limit(limit + len(found))
-                for r in await session.execute(stmt):
-                    if r[0] not in found:
-                        found[r[0]] = CustomerSummary(*r)
-                    if len(found) >= limit:
-                        break
+                # 2) Every word as a word prefix anywhere in the name, through the word index.
+                await self._by_words(session, words_of(folded), limit, found)
         return list(found.values())[:limit]
+
+    @staticmethod
+    async def _by_words(
+        session: AsyncSession, words: list[str], limit: int, found: dict[str, CustomerSummary]
+    ) -> None:
+        """Add to ``found`` (up to ``limit``) the customers having a word that starts with each of ``words``.
+
+        Reads the prefix range of the rarest word in ``crm_customer_words`` and checks the other words on
+        the folded name stored in the same row, so the cost is that one range, not the whole table.
+        """
+        driver = await CustomerDirectory._rarest(session, words)
+        col = CustomerWord.name_search
+        stmt = (
+            select(CustomerWord.customer_id)
+            .where(
+                CustomerWord.word >= driver,
+                CustomerWord.word < driver + _PREFIX_END,
+                *(or_(col.like(f"{w}%"), col.like(f"% {w}%")) for w in words if w != driver),
+            )
+            .order_by(CustomerWord.word, CustomerWord.customer_id)
+        )
+        want = limit - len(found)
+        fetch = limit + len(found)
+        while True:
+            # A customer shows up once per word starting with the driver ("ng" → nguyen, ngoc): fetch
+            # more if those repeats (or customers already found) leave fewer than wanted.
+            ids = list(await session.scalars(stmt.limit(fetch)))
+            new = [cid for cid in dict.fromkeys(ids) if cid not in found]
+            if len(new) >= want or len(ids) < fetch:
+                break
+            fetch *= 4
+        new = new[:want]
+        if not new:
+            return
+        cols = (Customer.customer_id, Customer.full_name, Customer.kind, Customer.province, Customer.segment)
+        rows = {
+            r[0]: CustomerSummary(*r)
+            for r in await session.execute(select(*cols).where(Customer.customer_id.in_(new)))
+        }
+        found.update((cid, rows[cid]) for cid in new if cid in rows)
+
+    @staticmethod
+    async def _rarest(session: AsyncSession, words: list[str]) -> str:
+        """The query word whose prefix range holds the fewest rows: it drives the search.
+
+        Counting a range costs its length, so counts stop at caps: first all words up to a small cap in
+        one query (a rare word, like the number of a company name, settles it; ties go to the longest);
+        if none is below it, one word at a time in query order (family name first), each capped at the
+        smallest count so far (if all reach the last cap, the first word drives).
+        """
+        if len(words) == 1:
+            return words[0]
+
+        def capped(w: str, cap: int) -> ScalarSelect[int]:
+            rows = select(CustomerWord.word).where(
+                CustomerWord.word >= w, CustomerWord.word < w + _PREFIX_END
+            )
+            return select(func.count()).select_from(rows.limit(cap).subquery()).scalar_subquery()
+
+        row = (await session.execute(select(*(capped(w, _FIRST_CAP) for w in words)))).one()
+        best = min(zip(row, (-len(w) for w in words), words, strict=True))
+        if best[0] < _FIRST_CAP:
+            return best[2]
+        least, rarest = _LAST_CAP, words[0]
+        for w in words:
+            n = await session.scalar(select(capped(w, least)))
+            if n is not None and n < least:
+                least, rarest = n, w
+        return rarest
 
     @staticmethod
     def _summary_of(p: CustomerProfile) -> CustomerSummary:
@@ -395,6 +461,20 @@ class CustomerDirectory:
             if data_sharing is not None:
                 customer.consent_data_sharing = data_sharing
             customer.consent_at = at or datetime.now(UTC)
+            keys = await self._keys_of(session, customer_id)
+        await self._invalidate(customer_id, keys)
+
+    async def rename(self, customer_id: str, full_name: str) -> None:
+        """Change the customer's name; search finds it by the new name's words and no longer the old."""
+        full_name = full_name.strip()
+        if not full_name or len(full_name) > 200:
+            raise ValueError("full_name is required (at most 200 characters)")
+        async with self.sessions() as session, session.begin():
+            customer = await self._require(session, customer_id)
+            customer.full_name = full_name
+            customer.name_search = fold(full_name)
+            await session.flush()
+            await replace_words(session, customer_id, customer.name_search)
             keys = await self._keys_of(session, customer_id)
         await self._invalidate(customer_id, keys)
 

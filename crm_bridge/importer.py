@@ -43,10 +43,12 @@ from crm_bridge.models import (
     SUBSCRIPTION_STATUSES,
     ContactNumber,
     Customer,
+    CustomerWord,
     MonthlyRevenue,
     PointsLedger,
     Subscription,
 )
+from crm_bridge.name_index import word_rows
 from crm_bridge.phone import InvalidNumber, normalize_vn
 from crm_bridge.textfold import fold
 
@@ -503,6 +505,10 @@ async def import_csv(
                     progress("write", written, total_rows)
 
         await write(Customer, cust_rows)
+        # The names' word index (agent search); not counted in the progress, which reports file rows.
+        words = [w for r in cust_rows for w in word_rows(r["customer_id"], r["name_search"])]
+        for i in range(0, len(words), batch_size):
+            await session.execute(insert(CustomerWord), words[i : i + batch_size])
         await write(ContactNumber, contact_rows)
         new_sub_ids: dict[str, int] = {}
         for i in range(0, len(sub_rows), batch_size):

@@ -38,6 +38,7 @@ __all__ = [
     "SUBSCRIPTION_STATUSES",
     "ContactNumber",
     "Customer",
+    "CustomerWord",
     "Interaction",
     "MonthlyRevenue",
     "PointsLedger",
@@ -69,13 +70,16 @@ class Customer(Base):
         CheckConstraint(_in("kind", CUSTOMER_KINDS), name="kind"),
         CheckConstraint(f"segment IS NULL OR {_in('segment', SEGMENTS)}", name="segment"),
         CheckConstraint(f"care_card IS NULL OR {_in('care_card', CARE_CARDS)}", name="care_card"),
+        # With the ID so a whole-name prefix search, ordered by (name, ID), stops after ``limit`` rows
+        # instead of sorting every name in the prefix range ("tran" is a tenth of the customers).
+        Index("ix_crm_customers_name_search", "name_search", "customer_id"),
     )
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="individual")
     full_name: Mapped[str] = mapped_column(String(200))
     # fold(full_name): no diacritics, lower case; what agent search compares against.
-    name_search: Mapped[str] = mapped_column(SearchText, index=True)
+    name_search: Mapped[str] = mapped_column(SearchText)
     date_of_birth: Mapped[date | None] = mapped_column(Date, default=None)
     # Identity document (CCCD/CMND/passport, or tax code for organisations); shown masked only.
     id_number: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -93,6 +97,26 @@ class Customer(Base):
     # Manual care-card override by the operator (else derived from the tier).
     care_card: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+
+
+class CustomerWord(Base):
+    """One row per distinct word of a customer's ``name_search``: agent search by words in the middle
+    of a name reads one word's prefix range instead of scanning every name.
+
+    Written by every writer of names (``CustomerDirectory.rename``, the CSV importer, ``load_demo``);
+    an ORM insert of a ``Customer`` alone does not fill it. ``name_search`` is copied here so the other
+    words of a query are checked inside the range scan, without a lookup per candidate customer.
+    """
+
+    __tablename__ = "crm_customer_words"
+    # Clustered on (word, customer_id) on SQLite: a prefix range is contiguous rows, name included.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    word: Mapped[str] = mapped_column(SearchText, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("crm_customers.customer_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    name_search: Mapped[str] = mapped_column(SearchText)
 
 
 class ContactNumber(Base):

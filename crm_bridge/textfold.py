@@ -19,3 +19,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", stripped.lower()).strip()
+
+
+def words_of(folded: str) -> list[str]:
+    """The distinct words of a folded name, in order (the rows of its word index)."""
+    return list(dict.fromkeys(folded.split()))

@@ -17,7 +17,7 @@ from crm_bridge.cache import ProfileCache, ProfileCacheLike
 from crm_bridge.demo_data import DEMO_CUSTOMERS, load_demo
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.memory_cache import MemoryProfileCache
-from crm_bridge.models import Subscription
+from crm_bridge.models import Customer, Subscription
 
 TODAY = date(2026, 5, 15)
 AN, BINH, CUONG, DAI_PHAT, DUNG = DEMO_CUSTOMERS
@@ -153,6 +153,63 @@ async def test_search_limit_and_no_match(engine: AsyncEngine) -> None:
     assert len(await d.search("nguyen", limit=3)) == 3
     assert await d.search("zzzz qqqq") == []
     assert await d.search("   ") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "van an",
+        "thi",
+        "an",
+        "ng",
+        "ng thi",
+        "nguyen ng",
+        "an an",
+        "cong 12",
+        "h t",
+        "tran thi hoa",
+        "hoa tran",
+    ],
+)
+async def test_search_by_words_finds_exactly_what_a_scan_of_every_name_finds(
+    engine: AsyncEngine, query: str
+) -> None:
+    """Each query word must start a word of the name, in any order; whole-name prefix matches come first."""
+    async with session_factory(engine)() as s:
+        names = (await s.execute(select(Customer.customer_id, Customer.name_search))).all()
+    words = query.split()
+    expected = {cid for cid, ns in names if all(any(nw.startswith(w) for nw in ns.split()) for w in words)}
+    found = [r.customer_id for r in await directory(engine).search(query, limit=1000)]
+    assert len(found) == len(set(found))
+    assert set(found) == expected
+    prefixed = {cid for cid, ns in names if ns.startswith(query)}
+    assert set(found[: len(prefixed)]) == prefixed
+
+
+async def test_search_limit_counts_each_customer_once(engine: AsyncEngine) -> None:
+    # "ng" starts two words of "nguyen ngoc ...": the word index holds such a customer twice.
+    found = [r.customer_id for r in await directory(engine).search("ng", limit=7)]
+    assert len(found) == 7 and len(set(found)) == 7
+
+
+async def test_renamed_customer_is_found_by_the_new_name_only(
+    engine: AsyncEngine, cache: ProfileCacheLike
+) -> None:
+    d = directory(engine, cache)
+    before = await d.by_customer_id(AN.customer_id)  # cached under the old name
+    assert before is not None and before.name == "Nguyễn Văn An"
+    await d.rename(AN.customer_id, "  Hoàng Thị Xuyến ")
+    assert [r.customer_id for r in await d.search("xuyen")] == [AN.customer_id]
+    assert [r.customer_id for r in await d.search("THỊ XUYẾN")] == [AN.customer_id]
+    assert AN.customer_id not in [r.customer_id for r in await d.search("van an", limit=1000)]
+    assert AN.customer_id not in [r.customer_id for r in await d.search("nguyen van an", limit=1000)]
+    await end_tombstone(cache, AN.customer_id)
+    after = await d.by_number(AN.number)
+    assert after is not None and after.name == "Hoàng Thị Xuyến"
+    with pytest.raises(NotFound):
+        await d.rename("KH0999999999", "Lê An")
+    with pytest.raises(ValueError, match="full_name"):
+        await d.rename(AN.customer_id, "   ")
 
 
 async def test_interactions_and_points(engine: AsyncEngine) -> None:

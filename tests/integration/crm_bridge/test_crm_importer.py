@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.db import Base, create_engine, session_factory
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.importer import ImportRejected, import_csv
-from crm_bridge.models import ContactNumber, Customer, MonthlyRevenue, PointsLedger, Subscription
+from crm_bridge.models import (
+    ContactNumber,
+    Customer,
+    CustomerWord,
+    MonthlyRevenue,
+    PointsLedger,
+    Subscription,
+)
 
 TODAY = date(2026, 5, 15)
 
@@ -61,7 +68,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 async def counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     out = {}
     async with sessions() as s:
-        for m in (Customer, Subscription, MonthlyRevenue, PointsLedger, ContactNumber):
+        for m in (Customer, Subscription, MonthlyRevenue, PointsLedger, ContactNumber, CustomerWord):
             out[m.__tablename__] = int(await s.scalar(select(func.count()).select_from(m)) or 0)
     return out
 
@@ -92,6 +99,7 @@ async def test_good_files_import_completely(engine: AsyncEngine, tmp_path: Path)
         "crm_monthly_revenue": 5,
         "crm_points_ledger": 3,
         "crm_contact_numbers": 1,
+        "crm_customer_words": 3 + 6 + 3,  # do thi hoa / cong ty co phan sao viet / bui van tung
     }
     assert seen[-1] == ("write", 16, 16)
     assert ("validate", 15, 15) in seen
@@ -106,6 +114,27 @@ async def test_good_files_import_completely(engine: AsyncEngine, tmp_path: Path)
     org = await d.by_account("HCM02838001122")
     assert org is not None and org.kind == "organisation" and org.overdue_debt_vnd == 200_000
     assert [s.customer_id for s in await d.search("sao viet")] == ["KH0000100002"]
+    # Words in the middle of imported names are found through the word index.
+    assert [s.customer_id for s in await d.search("phan viet")] == ["KH0000100002"]
+    assert [s.customer_id for s in await d.search("thi ho")] == ["KH0000100001"]
+    async with sessions() as s:
+        words = await s.scalars(select(CustomerWord.word).where(CustomerWord.customer_id == "KH0000100003"))
+        assert sorted(words) == ["bui", "tung", "van"]
+
+
+async def test_failure_while_writing_leaves_no_words(engine: AsyncEngine, tmp_path: Path) -> None:
+    """All or nothing holds for the word index too: a failure after the names were written undoes them."""
+    sessions = session_factory(engine)
+    files = write_files(tmp_path, customers=CUSTOMERS, subscriptions=SUBSCRIPTIONS)
+
+    def fail_after_customers(phase: str, done: int, total: int) -> None:
+        if phase == "write" and done > 3:  # customers, their words and contacts are in; subscriptions not
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await import_csv(sessions, **files, progress=fail_after_customers, progress_every=1)
+    assert set((await counts(sessions)).values()) == {0}
+    assert await CustomerDirectory(sessions).search("thi hoa") == []
 
 
 async def test_one_bad_row_rejects_the_whole_import(engine: AsyncEngine, tmp_path: Path) -> None:
