@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -47,17 +48,24 @@ def full_tree(**node_over: dict[str, Any]) -> dict[str, Any]:
 
 
 class Recorder:
-    """Collects the bus events of a bridge so the test can wait on them."""
+    """Collects the bus events of a bridge so the test can wait on them. Only calls that started after
+    it was made count: an earlier test's call still hanging up (adopted by this bridge's re-sync) is
+    not this test's call."""
 
     def __init__(self) -> None:
         self.events: list[BusEvent] = []
+        self.since = time.time()
 
     async def __call__(self, ev: BusEvent) -> None:
         self.events.append(ev)
 
     def ended(self, caller: str) -> dict[str, Any] | None:
         for ev in self.events:
-            if ev.type == "call.ended" and ev.data.get("caller_number") == caller:
+            if (
+                ev.type == "call.ended"
+                and ev.data.get("caller_number") == caller
+                and ev.data.get("started_at", 0) >= self.since
+            ):
                 return ev.data
         return None
 
@@ -69,7 +77,9 @@ BridgeFactory = Callable[..., Awaitable[tuple[Bridge, Recorder]]]
 
 
 @pytest.fixture
-async def make_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> AsyncIterator[BridgeFactory]:
+async def make_bridge(
+    asterisk_sandbox: AsteriskSandbox, tmp_path: Path, ami: AmiClient
+) -> AsyncIterator[BridgeFactory]:
     started: list[Bridge] = []
 
     async def make(tree: dict[str, Any] | None = None, **over: Any) -> tuple[Bridge, Recorder]:
@@ -93,6 +103,11 @@ async def make_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> Asyn
         return b, rec
 
     yield make
+    # Calls of this test must not outlive it (a caller still hanging up would end in the next test).
+    resp = await ami.action("CoreShowChannels", multi=True, timeout=10)
+    for e in resp.events:
+        if e.name == "CoreShowChannel":
+            await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
     for b in started:
         await b.stop()
 
