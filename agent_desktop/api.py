@@ -77,7 +77,12 @@ async def who_of(request: web.Request, *, write: bool) -> Who:
 Handler = Callable[[web.Request, Who], Awaitable[Any]]
 
 
-def _json_route(fn: Handler, *, write: bool = False, supervisor: bool = False) -> Any:
+def json_route(
+    fn: Handler, *, write: bool = False, supervisor: bool = False, people_only: bool = False
+) -> Any:
+    """An API handler: who is asking (session or token; CSRF on writes), JSON result, JSON errors.
+    ``people_only`` refuses integration tokens (work only an agent or supervisor does)."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         who = await who_of(request, write=write)
         if supervisor and not (who.supervisor or who.role == INTEGRATION):
@@ -85,6 +90,8 @@ def _json_route(fn: Handler, *, write: bool = False, supervisor: bool = False) -
                 {"error": {"code": "desktop.forbidden", "message": "supervisors only"}}, status=403
             )
         try:
+            if people_only and who.role == INTEGRATION:
+                raise Forbidden("this is for agents and supervisors, not integration tokens")
             result = await fn(request, who)
         except (TongdaiError, ValueError) as err:
             return web.json_response({"error": error_body(err)}, status=status_for(err))
@@ -93,9 +100,13 @@ def _json_route(fn: Handler, *, write: bool = False, supervisor: bool = False) -
     return handler
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """A JSON object or a form, as a dict; anything else is a clear 400."""
     if request.content_type == "application/json":
-        data = await request.json()
+        try:
+            data = await request.json()
+        except json.JSONDecodeError as err:
+            raise BadRequest("the body is not valid JSON") from err
         if not isinstance(data, dict):
             raise BadRequest("the body must be a JSON object")
         return data
@@ -143,7 +154,7 @@ async def api_profile(request: web.Request, who: Who) -> Any:
 
 
 async def api_unmask(request: web.Request, who: Who) -> Any:
-    body = await _body(request)
+    body = await read_body(request)
     number = await _acts(request).unmask_id_number(
         who, request.match_info["customer_id"], str(body.get("reason", ""))
     )
@@ -155,7 +166,7 @@ async def api_dispositions(request: web.Request, who: Who) -> Any:
 
 
 async def api_save_disposition(request: web.Request, who: Who) -> Any:
-    b = await _body(request)
+    b = await read_body(request)
     return await _acts(request).save_disposition(
         who,
         str(b.get("call_id", "")),
@@ -166,18 +177,18 @@ async def api_save_disposition(request: web.Request, who: Who) -> Any:
 
 
 async def api_state(request: web.Request, who: Who) -> Any:
-    b = await _body(request)
+    b = await read_body(request)
     state = await _acts(request).set_state(who, str(b.get("state", "")), str(b.get("reason", "")))
     return {"state": state}
 
 
 async def api_dial(request: web.Request, who: Who) -> Any:
-    b = await _body(request)
+    b = await read_body(request)
     return await _acts(request).dial(who, str(b.get("number", "")))
 
 
 async def api_transfer(request: web.Request, who: Who) -> Any:
-    b = await _body(request)
+    b = await read_body(request)
     return await _acts(request).transfer(
         who, request.match_info["call_id"], str(b.get("target", "")), str(b.get("mode", "blind"))
     )
@@ -195,7 +206,7 @@ async def api_service_level(request: web.Request, who: Who) -> Any:
 
 
 async def api_spy(request: web.Request, who: Who) -> Any:
-    b = await _body(request)
+    b = await read_body(request)
     return await _acts(request).spy(who, str(b.get("agent_id", "")), str(b.get("mode", "listen")))
 
 
@@ -280,20 +291,20 @@ async def ws_command(app: web.Application, who: Who, msg: dict[str, Any]) -> dic
 def add_api_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/openapi.json", openapi_handler)
-    r.add_get("/api/calls/today", _json_route(api_calls_today))
-    r.add_get("/api/calls/{call_id}", _json_route(api_call))
-    r.add_post("/api/calls/dial", _json_route(api_dial, write=True))
-    r.add_post("/api/calls/{call_id}/transfer", _json_route(api_transfer, write=True))
-    r.add_get("/api/queues/stats", _json_route(api_queue_stats, supervisor=True))
-    r.add_get("/api/agents/states", _json_route(api_agent_states, supervisor=True))
-    r.add_post("/api/agent/state", _json_route(api_state, write=True))
-    r.add_post("/api/spy", _json_route(api_spy, write=True))
-    r.add_get("/api/customers/search", _json_route(api_search))
-    r.add_get("/api/customers/{customer_id}", _json_route(api_profile))
-    r.add_post("/api/customers/{customer_id}/unmask", _json_route(api_unmask, write=True))
-    r.add_get("/api/reports/service-level", _json_route(api_service_level, supervisor=True))
-    r.add_get("/api/dispositions", _json_route(api_dispositions))
-    r.add_post("/api/dispositions", _json_route(api_save_disposition, write=True))
+    r.add_get("/api/calls/today", json_route(api_calls_today))
+    r.add_get("/api/calls/{call_id}", json_route(api_call))
+    r.add_post("/api/calls/dial", json_route(api_dial, write=True))
+    r.add_post("/api/calls/{call_id}/transfer", json_route(api_transfer, write=True))
+    r.add_get("/api/queues/stats", json_route(api_queue_stats, supervisor=True))
+    r.add_get("/api/agents/states", json_route(api_agent_states, supervisor=True))
+    r.add_post("/api/agent/state", json_route(api_state, write=True))
+    r.add_post("/api/spy", json_route(api_spy, write=True))
+    r.add_get("/api/customers/search", json_route(api_search))
+    r.add_get("/api/customers/{customer_id}", json_route(api_profile))
+    r.add_post("/api/customers/{customer_id}/unmask", json_route(api_unmask, write=True))
+    r.add_get("/api/reports/service-level", json_route(api_service_level, supervisor=True))
+    r.add_get("/api/dispositions", json_route(api_dispositions))
+    r.add_post("/api/dispositions", json_route(api_save_disposition, write=True))
     r.add_post("/agent/state", form_state)
 
 

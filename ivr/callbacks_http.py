@@ -8,19 +8,16 @@ input, 404 unknown request, 409 claimed by someone else / not claimed / already 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from agent_desktop.actions import BadRequest, Forbidden, Who
-from agent_desktop.api import INTEGRATION, error_body, status_for, who_of
-from core.errors import TongdaiError
+from agent_desktop.actions import BadRequest, Who
+from agent_desktop.api import json_route, read_body
 from ivr.callbacks import OUTCOMES, CallbackStore
 
 Audit = Callable[[str, str, str, str], Awaitable[None]]
-Handler = Callable[[web.Request, Who], Awaitable[Any]]
 
 
 def _request_id(request: web.Request) -> int:
@@ -28,33 +25,6 @@ def _request_id(request: web.Request) -> int:
     if not raw.isdigit() or len(raw) > 18:
         raise BadRequest(f"{raw!r} is not a callback request id")
     return int(raw)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except json.JSONDecodeError as err:
-            raise BadRequest("the body is not valid JSON") from err
-        if not isinstance(data, dict):
-            raise BadRequest("the body must be a JSON object")
-        return data
-    return {k: str(v) for k, v in (await request.post()).items()}
-
-
-def _route(fn: Handler, *, write: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        who = await who_of(request, write=write)
-        try:
-            # Integration tokens are for reporting; working callbacks is a person's job.
-            if who.role == INTEGRATION:
-                raise Forbidden("callbacks are for agents and supervisors")
-            result = await fn(request, who)
-        except (TongdaiError, ValueError) as err:
-            return web.json_response({"error": error_body(err)}, status=status_for(err))
-        return web.json_response(result)
-
-    return handler
 
 
 def add_routes(app: web.Application, store: CallbackStore, audit: Audit) -> None:
@@ -70,7 +40,7 @@ def add_routes(app: web.Application, store: CallbackStore, audit: Audit) -> None
 
     async def complete(request: web.Request, who: Who) -> Any:
         rid = _request_id(request)
-        outcome = str((await _body(request)).get("outcome", "")).strip()
+        outcome = str((await read_body(request)).get("outcome", "")).strip()
         if not outcome:
             raise BadRequest(f"give an outcome: one of {', '.join(OUTCOMES)}")
         view = await store.complete(rid, who.agent_id, outcome)
@@ -84,7 +54,8 @@ def add_routes(app: web.Application, store: CallbackStore, audit: Audit) -> None
         await audit(who.agent_id, "callback.release", "callback", str(rid))
         return view.to_json()
 
-    app.router.add_get("/api/callbacks", _route(worklist, write=False))
-    app.router.add_post("/api/callbacks/{id}/claim", _route(claim, write=True))
-    app.router.add_post("/api/callbacks/{id}/complete", _route(complete, write=True))
-    app.router.add_post("/api/callbacks/{id}/release", _route(release, write=True))
+    # Working callbacks is a person's job: integration tokens are refused.
+    app.router.add_get("/api/callbacks", json_route(worklist, people_only=True))
+    app.router.add_post("/api/callbacks/{id}/claim", json_route(claim, write=True, people_only=True))
+    app.router.add_post("/api/callbacks/{id}/complete", json_route(complete, write=True, people_only=True))
+    app.router.add_post("/api/callbacks/{id}/release", json_route(release, write=True, people_only=True))
