@@ -10,37 +10,39 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_desktop.wallboard import today_bounds
+from core import errors
+from core.audit import Audit
 from core.bus import BusEvent
 from core.config import AgentConfig, Settings
-from core.db import unit_of_work
-from core.errors import Conflict, NotFound, TongdaiError
-from core.models import AuditEntry, CallRecord
+from core.errors import Conflict, NotFound
+from core.identity import SUPERVISOR_ROLES, Who
+from core.models import CallRecord
 from core.protocol_safety import check_line_value
 from crm_bridge.phone import InvalidNumber, normalize_vn
 
 log = logging.getLogger(__name__)
 
-SUPERVISORS = ("supervisor", "admin")
+__all__ = ["BadRequest", "DesktopActions", "Forbidden", "Unavailable", "Who"]
+
+SUPERVISORS = SUPERVISOR_ROLES
 _TARGET = re.compile(r"^[0-9]{3,6}$|^[a-z][a-z0-9_-]{0,38}$")
 
 
-class Forbidden(TongdaiError):
+class Forbidden(errors.Forbidden):
     error_id = "desktop.forbidden"
 
 
-class BadRequest(TongdaiError, ValueError):
+class BadRequest(errors.BadRequest):
     error_id = "desktop.bad_request"
 
 
-class Unavailable(TongdaiError):
+class Unavailable(errors.Unavailable):
     error_id = "desktop.unavailable"
 
 
@@ -73,16 +75,6 @@ class BridgeView(Protocol):
     bus: Any
 
 
-@dataclass(frozen=True)
-class Who:
-    agent_id: str
-    role: str
-
-    @property
-    def supervisor(self) -> bool:
-        return self.role in SUPERVISORS
-
-
 def national_digits(number: str) -> str:
     """A Vietnamese number as the digits to dial (``0912345678``); raises BadRequest for anything else."""
     check_line_value(number, "number")
@@ -102,24 +94,10 @@ def channel_prefix(agent: AgentConfig) -> str:
 
 
 class DesktopActions:
-    def __init__(self, bridge: BridgeView) -> None:
+    def __init__(self, bridge: BridgeView, audit: Audit) -> None:
         self.bridge = bridge
         self.settings = bridge.settings
-
-    async def _audit(
-        self, actor: str, action: str, subject_type: str, subject_id: str, detail: str = ""
-    ) -> None:
-        async with unit_of_work(self._sessions()) as s:
-            s.add(
-                AuditEntry(
-                    at=datetime.now(UTC),
-                    actor=actor,
-                    action=action,
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    detail=detail,
-                )
-            )
+        self._audit = audit  # the one audit trail (core/audit.py)
 
     # --- collaborators ------------------------------------------------------------------------
 

@@ -56,3 +56,30 @@ class Conflict(TongdaiError):
 
 class ExternalServiceError(TongdaiError):
     error_id = "external.unavailable"
+
+
+# --- what an HTTP or websocket edge answers (core/http.py maps each to its status) ----------------
+
+
+class BadRequest(TongdaiError, ValueError):
+    """The request's arguments are missing, malformed or out of range (400)."""
+
+    error_id = "request.invalid"
+
+
+class Unauthorized(TongdaiError):
+    """No credentials, or credentials that name no one (401)."""
+
+    error_id = "auth.required"
+
+
+class Forbidden(TongdaiError):
+    """The caller is known but may not do this (403)."""
+
+    error_id = "access.forbidden"
+
+
+class Unavailable(TongdaiError):
+    """A collaborator the request needs (database, Asterisk, a service) is not running (503)."""
+
+    error_id = "service.unavailable"

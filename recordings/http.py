@@ -5,72 +5,111 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
+from pydantic import Field, field_validator
 
-from agent_desktop.api import who_of
 from core.calls import CallTracker
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound, Unavailable
+from core.http import Access, Args, Call, Route
+from core.http import add_routes as register
+from core.identity import Who
 from recordings import crypto
 from recordings.service import AmiAction, Audit, RecordingService
 
 log = logging.getLogger(__name__)
 
+_CALL_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"
+_ISO = "an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+07:00"
 
-def _iso(v: str | None) -> datetime | None:
-    if not v:
-        return None
-    try:
-        return datetime.fromisoformat(v)
-    except ValueError as err:
-        raise web.HTTPBadRequest(text=f"{v!r} is not an ISO date") from err
+
+class SearchArgs(Args):
+    customer_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    agent_id: str | None = Field(None, pattern=r"^[0-9]{3,6}$", description="supervisors and tokens only")
+    number: str | None = Field(None, pattern=r"^\+?[0-9]{3,15}$", description="the caller's number as stored")
+    since: str | None = Field(None, json_schema_extra={"format": "date-time"}, description=_ISO)
+    until: str | None = Field(None, json_schema_extra={"format": "date-time"}, description=_ISO)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                datetime.fromisoformat(v)
+            except ValueError as err:
+                raise ValueError(f"{v!r} is not {_ISO}") from err
+        return v
+
+
+class CallRef(Args):
+    call_id: str = Field(pattern=_CALL_ID)
+
+
+_RECORDING = {
+    "type": "object",
+    "required": ["call_id", "started_at", "status"],
+    "properties": {
+        "call_id": {"type": "string"},
+        "customer_id": {"type": ["string", "null"]},
+        "caller_number": {"type": ["string", "null"]},
+        "agent_id": {"type": ["string", "null"]},
+        "queue": {"type": ["string", "null"]},
+        "started_at": {"type": "string", "format": "date-time"},
+        "duration_seconds": {"type": "number"},
+        "size_bytes": {"type": ["integer", "null"]},
+        "sha256": {"type": ["string", "null"]},
+        "status": {"type": "string"},
+        "dispute": {"type": "boolean"},
+    },
+}
+
+
+def _when(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v else None
+
+
+def _role(who: Who) -> str:
+    return "supervisor" if who.integration else who.role
 
 
 def add_routes(
     app: web.Application, svc: RecordingService, tracker: CallTracker, ami: AmiAction, audit: Audit
 ) -> None:
-    async def search(request: web.Request) -> web.Response:
-        who = await who_of(request, write=False)
-        q = request.query
-        agent = q.get("agent_id") if who.supervisor or who.role == "integration" else who.agent_id
+    async def search(c: Call[SearchArgs]) -> Any:
+        who, q = c.who, c.args
+        agent = q.agent_id if who.supervisor or who.integration else who.agent_id
         rows = await svc.search(
-            customer_id=q.get("customer_id"),
+            customer_id=q.customer_id,
             agent_id=agent,
-            number=q.get("number"),
-            since=_iso(q.get("since")),
-            until=_iso(q.get("until")),
+            number=q.number,
+            since=_when(q.since),
+            until=_when(q.until),
         )
         for r in rows:
             if r.customer_id:
                 await audit(who.agent_id, "recording.search", "recording", r.call_id)
-        return web.json_response(
-            [
-                {
-                    "call_id": r.call_id,
-                    "customer_id": r.customer_id,
-                    "caller_number": r.caller_number,
-                    "agent_id": r.agent_id,
-                    "queue": r.queue,
-                    "started_at": r.started_at.isoformat(),
-                    "duration_seconds": round(r.duration_seconds, 2),
-                    "size_bytes": r.size_bytes,
-                    "sha256": r.sha256,
-                    "status": r.status,
-                    "dispute": r.dispute,
-                }
-                for r in rows
-            ]
-        )
+        return [
+            {
+                "call_id": r.call_id,
+                "customer_id": r.customer_id,
+                "caller_number": r.caller_number,
+                "agent_id": r.agent_id,
+                "queue": r.queue,
+                "started_at": r.started_at.isoformat(),
+                "duration_seconds": round(r.duration_seconds, 2),
+                "size_bytes": r.size_bytes,
+                "sha256": r.sha256,
+                "status": r.status,
+                "dispute": r.dispute,
+            }
+            for r in rows
+        ]
 
-    async def audio(request: web.Request) -> web.StreamResponse:
-        who = await who_of(request, write=False)
-        role = "supervisor" if who.role == "integration" else who.role
-        try:
-            path = await svc.open_for(request.match_info["call_id"], who.agent_id, role, audit)
-        except NotFound as err:
-            raise web.HTTPNotFound(text=str(err)) from err
-        except PermissionError as err:
-            raise web.HTTPForbidden(text=str(err)) from err
+    async def audio(c: Call[CallRef]) -> Any:
+        request = c.request
+        assert request is not None  # HTTP only: a websocket frame cannot carry audio
+        path = await svc.open_for(c.args.call_id, c.who.agent_id, _role(c.who), audit)
         headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
         if path.suffix != crypto.SUFFIX:
             return web.FileResponse(path, headers=headers)
@@ -79,10 +118,10 @@ def add_routes(
         try:
             first = await anext(chunks)
         except crypto.RecordingKeyError as err:
-            raise web.HTTPServiceUnavailable(text=str(err)) from err
+            raise Unavailable(str(err)) from err
         except crypto.RecordingTampered as err:
-            log.error("recording of call %s: %s", request.match_info["call_id"], err)
-            raise web.HTTPInternalServerError(text="recording failed its integrity check") from err
+            log.error("recording of call %s: %s", c.args.call_id, err)
+            raise crypto.RecordingTampered("recording failed its integrity check") from err
         resp = web.StreamResponse(headers=headers)
         await resp.prepare(request)
         await resp.write(first)
@@ -91,39 +130,90 @@ def add_routes(
         await resp.write_eof()
         return resp
 
-    async def mute(request: web.Request, paused: bool) -> web.Response:
-        who = await who_of(request, write=True)
-        call_id = request.match_info["call_id"]
+    async def mute(c: Call[CallRef], paused: bool) -> Any:
+        who, call_id = c.who, c.args.call_id
         call = tracker.calls.get(call_id)
         if call is None or not call.agent_channel:
-            raise web.HTTPNotFound(text=f"no live recorded call {call_id}")
+            raise NotFound(f"no live recorded call {call_id}")
         if not who.supervisor and call.agent_id != who.agent_id:
-            raise web.HTTPForbidden(text="only the call's agent or a supervisor may pause its recording")
+            raise Forbidden("only the call's agent or a supervisor may pause its recording")
         await svc.set_paused(
             ami, call.agent_channel, paused=paused, who=who.agent_id, call_id=call_id, audit=audit
         )
-        return web.json_response({"call_id": call_id, "recording": "paused" if paused else "recording"})
+        return {"call_id": call_id, "recording": "paused" if paused else "recording"}
 
-    async def pause(request: web.Request) -> web.Response:
-        return await mute(request, True)
+    async def pause(c: Call[CallRef]) -> Any:
+        return await mute(c, True)
 
-    async def resume(request: web.Request) -> web.Response:
-        return await mute(request, False)
+    async def resume(c: Call[CallRef]) -> Any:
+        return await mute(c, False)
 
-    async def dispute(request: web.Request) -> web.Response:
-        who = await who_of(request, write=True)
-        if not who.supervisor:
-            raise web.HTTPForbidden(text="supervisors only")
-        call_id = request.match_info["call_id"]
-        try:
-            await svc.flag_dispute(call_id)
-        except NotFound as err:
-            raise web.HTTPNotFound(text=str(err)) from err
-        await audit(who.agent_id, "recording.dispute", "recording", call_id)
-        return web.json_response({"call_id": call_id, "dispute": True})
+    async def dispute(c: Call[CallRef]) -> Any:
+        call_id = c.args.call_id
+        await svc.flag_dispute(call_id)
+        await audit(c.who.agent_id, "recording.dispute", "recording", call_id)
+        return {"call_id": call_id, "dispute": True}
 
-    app.router.add_get("/api/recordings", search)
-    app.router.add_get("/api/recordings/{call_id}/audio", audio)
-    app.router.add_post("/api/recordings/{call_id}/pause", pause)
-    app.router.add_post("/api/recordings/{call_id}/resume", resume)
-    app.router.add_post("/api/recordings/{call_id}/dispute", dispute)
+    mark = {"type": "object", "required": ["call_id"], "properties": {"call_id": {"type": "string"}}}
+    register(
+        app,
+        [
+            Route(
+                "GET",
+                "/api/recordings",
+                "Search recordings (agents: their own calls)",
+                search,
+                SearchArgs,
+                result={"type": "array", "items": _RECORDING},
+                name="recordings.search",
+                errors=(503,),
+                tag="recordings",
+            ),
+            Route(
+                "GET",
+                "/api/recordings/{call_id}/audio",
+                "Play a recording (audited; agents: their own calls)",
+                audio,
+                CallRef,
+                media="audio/wav",
+                errors=(404, 500, 503),
+                tag="recordings",
+            ),
+            Route(
+                "POST",
+                "/api/recordings/{call_id}/pause",
+                "Pause the recording of a live call (audited)",
+                pause,
+                CallRef,
+                access=Access.PEOPLE,
+                result=mark,
+                name="recordings.pause",
+                errors=(404, 503),
+                tag="recordings",
+            ),
+            Route(
+                "POST",
+                "/api/recordings/{call_id}/resume",
+                "Resume the recording of a live call (audited)",
+                resume,
+                CallRef,
+                access=Access.PEOPLE,
+                result=mark,
+                name="recordings.resume",
+                errors=(404, 503),
+                tag="recordings",
+            ),
+            Route(
+                "POST",
+                "/api/recordings/{call_id}/dispute",
+                "Flag a recording for a dispute: kept past retention (supervisors; audited)",
+                dispute,
+                CallRef,
+                access=Access.SUPERVISOR,
+                result=mark,
+                name="recordings.dispute",
+                errors=(404, 503),
+                tag="recordings",
+            ),
+        ],
+    )

@@ -1,0 +1,140 @@
+"""The desktop's HTML pages (login, agent desk, wallboard) and its one-click forms, in Vietnamese or
+English from the string catalogue; every form carries the session's CSRF token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from agent_desktop import sessions
+from agent_desktop.actions import DesktopActions
+from agent_desktop.ws import SETTINGS_KEY
+from core.errors import TongdaiError
+from core.http import error_body
+from core.passwords import verify_password
+
+TEXT_KEY = web.AppKey("text", dict)  # the string catalogue: language -> key -> text
+ACTIONS_KEY = web.AppKey("desktop_actions", DesktopActions)
+
+
+def _lang(request: web.Request) -> str:
+    q = request.query.get("lang")
+    if q and q in request.app[TEXT_KEY]:
+        return q
+    return request.app[SETTINGS_KEY].web.language
+
+
+def _text(request: web.Request, lang: str) -> dict[str, Any]:
+    t: dict[str, Any] = request.app[TEXT_KEY][lang]
+    return t
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    lang = _lang(request)
+    ctx = {"t": _text(request, lang), "lang": lang, "csrf": await sessions.csrf_token(request), "error": ""}
+    return aiohttp_jinja2.render_template("login.html", request, ctx)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        await sessions.check_form_csrf(request, form)
+    except TongdaiError as err:
+        raise web.HTTPForbidden(text=str(err)) from err
+    settings = request.app[SETTINGS_KEY]
+    agent = settings.agent(str(form.get("agent", "")))
+    password = str(form.get("password", ""))
+    if agent is None or not verify_password(password, agent.password_hash.get_secret_value()):
+        lang = _lang(request)
+        t = _text(request, lang)
+        ctx = {"t": t, "lang": lang, "csrf": await sessions.csrf_token(request), "error": t["bad_login"]}
+        return aiohttp_jinja2.render_template("login.html", request, ctx, status=401)
+    await sessions.start(request, agent.id, agent.role)
+    raise web.HTTPFound("/")
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        await sessions.check_form_csrf(request, form)
+    except TongdaiError as err:
+        raise web.HTTPForbidden(text=str(err)) from err
+    await sessions.end(request)
+    raise web.HTTPFound("/login")
+
+
+async def _page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str, Any]:
+    settings = request.app[SETTINGS_KEY]
+    acts = request.app.get(ACTIONS_KEY)
+    agent = settings.agent(agent_id)
+    lang = _lang(request)
+    return {
+        "t": _text(request, lang),
+        "lang": lang,
+        "agent_id": agent_id,
+        "agent_name": agent.name if agent else agent_id,
+        "role": role,
+        "csrf": await sessions.csrf_token(request),
+        "dispositions": settings.desktop.dispositions,
+        "pause_reasons": acts.pause_reasons() if acts else [],
+        "queues": settings.queues,
+        "agents": settings.agents,
+        "state_service": bool(acts and acts.agent_states_available()),
+        "state_result": request.query.get("state", ""),
+    }
+
+
+async def desktop(request: web.Request) -> web.StreamResponse:
+    who = await sessions.current_agent(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    ctx = await _page_ctx(request, who.agent_id, who.role)
+    return aiohttp_jinja2.render_template("agent.html", request, ctx)
+
+
+async def wallboard_page(request: web.Request) -> web.StreamResponse:
+    who = await sessions.current_agent(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    if not who.supervisor:
+        raise web.HTTPForbidden(text="supervisors only")
+    settings = request.app[SETTINGS_KEY]
+    ctx = await _page_ctx(request, who.agent_id, who.role)
+    t = ctx["t"]
+    tiers = ", ".join(f"{x.name} {x.target_seconds:g} {t['seconds']}" for x in settings.acd.tiers)
+    # The service level's definition and targets, stated on the page itself.
+    ctx["def_sl"] = str(t["def_sl"]).format(queue=f"{settings.desktop.queue_sl_seconds:g}", tiers=tiers)
+    return aiohttp_jinja2.render_template("wallboard.html", request, ctx)
+
+
+async def form_state(request: web.Request) -> web.StreamResponse:
+    """The one-click state form (no JS needed): back to the desk with the outcome in ``?state=``."""
+    who = await sessions.current_agent(request)
+    if who is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    form = await request.post()
+    try:
+        await sessions.check_csrf(request, request.headers.get("X-CSRF-Token") or str(form.get("csrf", "")))
+    except TongdaiError as err:
+        raise web.HTTPForbidden(text=str(err)) from err
+    lang = request.query.get("lang", "")
+    try:
+        await request.app[ACTIONS_KEY].set_state(who, str(form.get("state", "")), str(form.get("reason", "")))
+        msg = "ok"
+    except (TongdaiError, ValueError) as err:
+        msg = error_body(err)["code"]
+    raise web.HTTPSeeOther(f"/?state={msg}" + (f"&lang={lang}" if lang in request.app[TEXT_KEY] else ""))
+
+
+def add_pages(app: web.Application) -> None:
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/", desktop)
+    app.router.add_get("/wallboard", wallboard_page)
+
+
+def add_forms(app: web.Application) -> None:
+    app.router.add_post("/agent/state", form_state)

@@ -1,0 +1,66 @@
+"""Arguments of the desktop's commands (HTTP and websocket alike), as pydantic models: the one place
+their fields, patterns and enums are written, so validation and the OpenAPI document agree."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from core.http import Args
+
+CALL_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"  # Asterisk's Linkedid (1700000000.123) or ours
+CUSTOMER_ID = r"^[A-Za-z0-9_-]{1,32}$"
+AGENT_ID = r"^[0-9]{3,6}$"  # also the agent's extension (core.config.AgentConfig.id)
+TRANSFER_TARGET = r"^[0-9]{3,6}$|^[a-z][a-z0-9_-]{0,38}$"  # an agent extension or a queue name
+# A Vietnamese mobile (0 + 9 digits) or fixed line (02 + 9 digits), national or +84, spaces allowed.
+VN_NUMBER = r"^(?:\+84|0)[ .-]?(?:[35789](?:[ .-]?[0-9]){8}|2(?:[ .-]?[0-9]){9})$"
+# A reason that says something: at least five characters between its first and last non-space.
+REASON = r"^\s*\S[\s\S]{3,}\S\s*$"
+
+CallId = Annotated[str, Field(pattern=CALL_ID)]
+CustomerId = Annotated[str, Field(pattern=CUSTOMER_ID)]
+AgentId = Annotated[str, Field(pattern=AGENT_ID)]
+
+
+def one_of(values: list[str]) -> Any:
+    """A string the rules check against a configured list; the schema names the list as an enum."""
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": values})]
+
+
+class CallsToday(Args):
+    # Supervisors and integrations: one agent's calls, or everyone's with agent="" (the default for a
+    # token). An agent's own calls otherwise.
+    agent: str | None = Field(None, pattern=r"^([0-9]{3,6})?$")
+
+
+class CallRef(Args):
+    call_id: CallId
+
+
+class Dial(Args):
+    number: str = Field(pattern=VN_NUMBER, max_length=24, examples=["0912345678"])
+
+
+class Transfer(Args):
+    call_id: CallId
+    target: str = Field(pattern=TRANSFER_TARGET, description="an agent extension or a queue name")
+    mode: Literal["blind", "attended"] = "blind"
+
+
+class Spy(Args):
+    agent_id: AgentId
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
+class Search(Args):
+    q: str = Field("", max_length=100, description="a name (diacritics optional), a number or an id")
+
+
+class CustomerRef(Args):
+    customer_id: CustomerId
+
+
+class Unmask(Args):
+    customer_id: CustomerId
+    reason: str = Field(pattern=REASON, max_length=500, description="written to the audit log")
