@@ -59,7 +59,7 @@ def disposition_args(codes: list[str]) -> type[Args]:
         call_id=(CallId, ...),
         code=(one_of(codes), ...),
         note=(str, Field("", max_length=4000)),
-        customer_id=(str, Field("", pattern=CUSTOMER_ID.replace("^", "^(").replace("$", ")?$"))),
+        customer_id=(str, Field("", pattern=f"^$|{CUSTOMER_ID}", max_length=32)),
     )
 
 

@@ -9,8 +9,9 @@ from pydantic import Field, WithJsonSchema
 
 from core.http import Args
 
-CALL_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"  # Asterisk's Linkedid (1700000000.123) or ours
-CUSTOMER_ID = r"^[A-Za-z0-9_-]{1,32}$"
+# Identifiers in paths hold a digit, so no literal sibling ("today", "dial", "search") is ever one.
+CALL_ID = r"^(?:[0-9]|[A-Za-z_-][A-Za-z._-]*[0-9])[A-Za-z0-9._-]*$"  # Linkedid 1700000000.123, or ours
+CUSTOMER_ID = r"^[A-Za-z_-]*[0-9][A-Za-z0-9_-]*$"
 AGENT_ID = r"^[0-9]{3,6}$"  # also the agent's extension (core.config.AgentConfig.id)
 TRANSFER_TARGET = r"^[0-9]{3,6}$|^[a-z][a-z0-9_-]{0,38}$"  # an agent extension or a queue name
 # A Vietnamese mobile (0 + 9 digits) or fixed line (02 + 9 digits), national or +84, spaces allowed.
@@ -18,8 +19,8 @@ VN_NUMBER = r"^(?:\+84|0)[ .-]?(?:[35789](?:[ .-]?[0-9]){8}|2(?:[ .-]?[0-9]){9})
 # A reason that says something: at least five characters between its first and last non-space.
 REASON = r"^\s*\S[\s\S]{3,}\S\s*$"
 
-CallId = Annotated[str, Field(pattern=CALL_ID)]
-CustomerId = Annotated[str, Field(pattern=CUSTOMER_ID)]
+CallId = Annotated[str, Field(pattern=CALL_ID, max_length=64)]
+CustomerId = Annotated[str, Field(pattern=CUSTOMER_ID, max_length=32)]
 AgentId = Annotated[str, Field(pattern=AGENT_ID)]
 
 

@@ -5,6 +5,7 @@ status it can answer, each error with the one JSON error shape."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from core.http import Access, Registry, Route
@@ -47,6 +48,11 @@ def _no_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _allowed(schema: dict[str, Any], value: str) -> bool:
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, value) is not None
+
+
 class _Builder:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -63,8 +69,9 @@ class _Builder:
         out = []
         for name in route.path_params:
             p = _no_null(copy.deepcopy(props.get(name, {"type": "string"})))
-            taken = self.registry.reserved.get((route.path, name))
-            if taken:  # these values name a sibling route, never this parameter
+            # Values that name a sibling route, when the parameter's own pattern does not exclude them.
+            taken = [t for t in self.registry.reserved.get((route.path, name), []) if _allowed(p, t)]
+            if taken:
                 p["not"] = {"enum": taken}
             out.append({"name": name, "in": "path", "required": True, "schema": p})
         if route.method == "GET":

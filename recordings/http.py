@@ -20,12 +20,13 @@ from recordings.service import AmiAction, Audit, RecordingService
 
 log = logging.getLogger(__name__)
 
-_CALL_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"
+# A call id holds a digit (Asterisk's Linkedid 1700000000.123), as on the desktop's routes.
+_CALL_ID = r"^(?:[0-9]|[A-Za-z_-][A-Za-z._-]*[0-9])[A-Za-z0-9._-]*$"
 _ISO = "an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+07:00"
 
 
 class SearchArgs(Args):
-    customer_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    customer_id: str | None = Field(None, pattern=r"^[A-Za-z_-]*[0-9][A-Za-z0-9_-]*$", max_length=32)
     agent_id: str | None = Field(None, pattern=r"^[0-9]{3,6}$", description="supervisors and tokens only")
     number: str | None = Field(None, pattern=r"^\+?[0-9]{3,15}$", description="the caller's number as stored")
     since: str | None = Field(None, json_schema_extra={"format": "date-time"}, description=_ISO)
@@ -43,7 +44,7 @@ class SearchArgs(Args):
 
 
 class CallRef(Args):
-    call_id: str = Field(pattern=_CALL_ID)
+    call_id: str = Field(pattern=_CALL_ID, max_length=64)
 
 
 _RECORDING = {

@@ -15,7 +15,9 @@ from reports.config import ReportsConfig
 from reports.service_level import parse_period, service_level_report
 
 # parse_period checks the text (its errors name the field: report.bad_period); the schema says it.
-Day = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-11-01"]})]
+_DATE = {"type": "string", "format": "date"}
+Since = Annotated[str | None, WithJsonSchema({**_DATE, "examples": ["2026-11-01"]})]
+Until = Annotated[str | None, WithJsonSchema({**_DATE, "examples": ["2026-11-02"]})]
 
 
 def _both_required(schema: dict[str, Any]) -> None:
@@ -25,8 +27,8 @@ def _both_required(schema: dict[str, Any]) -> None:
 class ServiceLevelArgs(Args):
     model_config = ConfigDict(json_schema_extra=_both_required)
 
-    since: Day = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
-    until: Day = Field(None, description="last day, exclusive; after since, within reports.max_days")
+    since: Since = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
+    until: Until = Field(None, description="last day, exclusive; after since, within reports.max_days")
     queue: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,38}$", description="one queue only")
 
 
