@@ -288,55 +288,64 @@ class DesktopActions:
         """Blind: Redirect the customer's channel to a queue or an agent extension.
         Attended: Atxfer from the agent's channel to the target agent's extension."""
         call = await self.call(who, call_id)
-        if not _TARGET.match(target):
-            raise BadRequest("transfer target must be a queue name or an agent extension")
-        is_agent = target.isdigit()
-        if is_agent:
-            self._agent(target)
-        else:
-            try:
-                self.settings.queue(target)
-            except KeyError as err:
-                raise NotFound(f"no queue {target!r}") from err
+        self._check_target(target)
+        if mode not in ("blind", "attended"):
+            raise BadRequest("mode is blind or attended")
         channels = await self._channels(call_id)
         if mode == "blind":
-            caller = next((c for c in channels if c.get("Application") == "Queue"), None)
-            if caller is None:
-                raise NotFound("the customer's channel is not in a queue call any more")
-            name = caller["Channel"]
-            if not is_agent:
-                await self._ami().action(
-                    "Setvar", {"Channel": name, "Variable": "TONGDAI_XFER_QUEUE", "Value": target}
-                )
+            return await self._blind(who, call_id, target, channels)
+        return await self._attended(who, call_id, call, target, channels)
+
+    def _check_target(self, target: str) -> None:
+        if not _TARGET.match(target):
+            raise BadRequest("transfer target must be a queue name or an agent extension")
+        if target.isdigit():
+            self._agent(target)
+            return
+        try:
+            self.settings.queue(target)
+        except KeyError as err:
+            raise NotFound(f"no queue {target!r}") from err
+
+    async def _blind(
+        self, who: Who, call_id: str, target: str, channels: list[dict[str, str]]
+    ) -> dict[str, Any]:
+        caller = next((c for c in channels if c.get("Application") == "Queue"), None)
+        if caller is None:
+            raise NotFound("the customer's channel is not in a queue call any more")
+        name, is_agent = caller["Channel"], target.isdigit()
+        if not is_agent:
             await self._ami().action(
-                "Redirect",
-                {
-                    "Channel": name,
-                    "Context": "tongdai-transfer",
-                    "Exten": target if is_agent else "queue",
-                    "Priority": "1",
-                },
+                "Setvar", {"Channel": name, "Variable": "TONGDAI_XFER_QUEUE", "Value": target}
             )
-            if is_agent:
-                self._pop_at(call_id, target, who)
-            return {"mode": "blind", "channel": name, "target": target}
-        if mode == "attended":
-            if not is_agent:
-                raise BadRequest("an attended transfer goes to an agent extension")
-            agent = self._agent(str(call.get("agent_id") or who.agent_id))
-            prefix = channel_prefix(agent)
-            own = next(
-                (c for c in channels if c["Channel"].startswith(prefix) and not c["Channel"].endswith(";2")),
-                None,
-            )
-            if own is None:
-                raise NotFound("the agent's channel for this call was not found")
-            await self._ami().action(
-                "Atxfer", {"Channel": own["Channel"], "Exten": target, "Context": "tongdai-transfer"}
-            )
+        redirect = {
+            "Channel": name,
+            "Context": "tongdai-transfer",
+            "Exten": target if is_agent else "queue",
+            "Priority": "1",
+        }
+        await self._ami().action("Redirect", redirect)
+        if is_agent:
             self._pop_at(call_id, target, who)
-            return {"mode": "attended", "channel": own["Channel"], "target": target}
-        raise BadRequest("mode is blind or attended")
+        return {"mode": "blind", "channel": name, "target": target}
+
+    async def _attended(
+        self, who: Who, call_id: str, call: dict[str, Any], target: str, channels: list[dict[str, str]]
+    ) -> dict[str, Any]:
+        if not target.isdigit():
+            raise BadRequest("an attended transfer goes to an agent extension")
+        prefix = channel_prefix(self._agent(str(call.get("agent_id") or who.agent_id)))
+        own = next(
+            (c for c in channels if c["Channel"].startswith(prefix) and not c["Channel"].endswith(";2")),
+            None,
+        )
+        if own is None:
+            raise NotFound("the agent's channel for this call was not found")
+        await self._ami().action(
+            "Atxfer", {"Channel": own["Channel"], "Exten": target, "Context": "tongdai-transfer"}
+        )
+        self._pop_at(call_id, target, who)
+        return {"mode": "attended", "channel": own["Channel"], "target": target}
 
     def _pop_at(self, call_id: str, target: str, who: Who) -> None:
         """The target agent gets the customer's pop as their phone rings: a transfer to an agent does

@@ -10,10 +10,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, create_model
 
-from agent_desktop.actions import DesktopActions, Forbidden
+from agent_desktop.actions import DesktopActions
 from agent_desktop.schemas import (
     CUSTOMER_ID,
-    CallId,
+    BodyCallId,
     CallRef,
     CallsToday,
     CustomerRef,
@@ -56,86 +56,94 @@ def disposition_args(codes: list[str]) -> type[Args]:
     return create_model(
         "SaveDisposition",
         __base__=Args,
-        call_id=(CallId, ...),
+        call_id=(BodyCallId, ...),
         code=(one_of(codes), ...),
         note=(str, Field("", max_length=4000)),
         customer_id=(str, Field("", pattern=f"^$|{CUSTOMER_ID}", max_length=32)),
     )
 
 
-def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
-    """Every desktop command, bound to the desktop's rules and the wallboard."""
-    settings = acts.settings
-    StateArgs = state_args(acts.pause_reasons())
-    DispositionArgs = disposition_args([d.code for d in settings.desktop.dispositions])
+class DesktopCommands:
+    """The handlers of the desktop's commands, bound to its rules and the wallboard."""
 
-    async def calls_today(c: Call[CallsToday]) -> Any:
+    def __init__(self, acts: DesktopActions, wallboard: Wallboard) -> None:
+        self.acts, self.wallboard = acts, wallboard
+
+    async def calls_today(self, c: Call[CallsToday]) -> Any:
         agent = c.args.agent
         if c.who.integration and agent is None:
             agent = ""  # a token has no calls of its own: every agent's
-        return await acts.calls_today(c.who.reader(), agent)
+        return await self.acts.calls_today(c.who.reader(), agent)
 
-    async def call_get(c: Call[CallRef]) -> Any:
-        return await acts.call(c.who.reader(), c.args.call_id)
+    async def call_get(self, c: Call[CallRef]) -> Any:
+        return await self.acts.call(c.who.reader(), c.args.call_id)
 
-    async def dial(c: Call[Dial]) -> Any:
-        return await acts.dial(c.who, c.args.number)
+    async def dial(self, c: Call[Dial]) -> Any:
+        return await self.acts.dial(c.who, c.args.number)
 
-    async def transfer(c: Call[Transfer]) -> Any:
-        return await acts.transfer(c.who, c.args.call_id, c.args.target, c.args.mode)
+    async def transfer(self, c: Call[Transfer]) -> Any:
+        return await self.acts.transfer(c.who, c.args.call_id, c.args.target, c.args.mode)
 
-    async def queue_stats(c: Call[Args]) -> Any:
-        snap = wallboard.snapshot()
+    async def queue_stats(self, c: Call[Args]) -> Any:
+        snap = self.wallboard.snapshot()
         return {k: snap[k] for k in ("at", "day", "definitions", "queues", "tiers", "halfhours")}
 
-    async def agent_states(c: Call[Args]) -> Any:
-        return {"agents": wallboard.snapshot()["agents"], "state_service": acts.agent_states_available()}
+    async def agent_states(self, c: Call[Args]) -> Any:
+        agents = self.wallboard.snapshot()["agents"]
+        return {"agents": agents, "state_service": self.acts.agent_states_available()}
 
-    async def wallboard_snapshot(c: Call[Args]) -> Any:
-        if not c.who.supervisor and not c.who.integration:
-            raise Forbidden("supervisors only")
-        return wallboard.snapshot()
+    async def wallboard_snapshot(self, c: Call[Args]) -> Any:
+        return self.wallboard.snapshot()
 
-    async def set_state(c: Call[Any]) -> Any:
-        return {"state": await acts.set_state(c.who, c.args.state, c.args.reason)}
+    async def set_state(self, c: Call[Any]) -> Any:
+        return {"state": await self.acts.set_state(c.who, c.args.state, c.args.reason)}
 
-    async def spy(c: Call[Spy]) -> Any:
-        return await acts.spy(c.who, c.args.agent_id, c.args.mode)
+    async def spy(self, c: Call[Spy]) -> Any:
+        return await self.acts.spy(c.who, c.args.agent_id, c.args.mode)
 
-    async def search(c: Call[Search]) -> Any:
-        return await acts.search(c.who, c.args.q)
+    async def search(self, c: Call[Search]) -> Any:
+        return await self.acts.search(c.who, c.args.q)
 
-    async def profile(c: Call[CustomerRef]) -> Any:
-        return await acts.profile(c.who, c.args.customer_id)
+    async def profile(self, c: Call[CustomerRef]) -> Any:
+        return await self.acts.profile(c.who, c.args.customer_id)
 
-    async def unmask(c: Call[Unmask]) -> Any:
-        return {"id_number": await acts.unmask_id_number(c.who, c.args.customer_id, c.args.reason)}
+    async def unmask(self, c: Call[Unmask]) -> Any:
+        return {"id_number": await self.acts.unmask_id_number(c.who, c.args.customer_id, c.args.reason)}
 
-    async def dispositions(c: Call[Args]) -> Any:
-        return [d.model_dump() for d in settings.desktop.dispositions]
+    async def dispositions(self, c: Call[Args]) -> Any:
+        return [d.model_dump() for d in self.acts.settings.desktop.dispositions]
 
-    async def save_disposition(c: Call[Any]) -> Any:
+    async def save_disposition(self, c: Call[Any]) -> Any:
         a = c.args
-        return await acts.save_disposition(c.who, a.call_id, a.code, a.note, a.customer_id)
+        return await self.acts.save_disposition(c.who, a.call_id, a.code, a.note, a.customer_id)
 
-    listed = {"type": "object", "properties": {"call_id": {"type": "string"}}}
+
+_LISTED_CALL = {"type": "object", "required": ["call_id"], "properties": {"call_id": {"type": "string"}}}
+
+
+def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
+    """Every desktop command as a route of the registry."""
+    h = DesktopCommands(acts, wallboard)
+    state = state_args(acts.pause_reasons())
+    disposition = disposition_args([d.code for d in acts.settings.desktop.dispositions])
+    sup = Access.SUPERVISOR
     return [
         Route(
             "GET",
             "/api/calls/today",
             "Today's calls of the agent (supervisors and tokens: ?agent=, empty = every agent)",
-            calls_today,
+            h.calls_today,
             CallsToday,
             name="calls.today",
             wrap="calls",
-            result=listed,
+            result=_LISTED_CALL,
             errors=(503,),
         ),
         Route(
             "GET",
             "/api/calls/{call_id}",
             "One call, live or stored (agents: their own calls)",
-            call_get,
+            h.call_get,
             CallRef,
             name="call.get",
             errors=(404, 503),
@@ -144,7 +152,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "POST",
             "/api/calls/dial",
             "Click-to-call: ring the agent's own phone, then dial the number",
-            dial,
+            h.dial,
             Dial,
             name="call.dial",
             errors=(404, 503),
@@ -153,7 +161,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "POST",
             "/api/calls/{call_id}/transfer",
             "Blind (Redirect) or attended (Atxfer) transfer to a queue or an agent extension",
-            transfer,
+            h.transfer,
             Transfer,
             name="call.transfer",
             errors=(404, 503),
@@ -162,32 +170,32 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "GET",
             "/api/queues/stats",
             "Per queue, tier and half-hour: waiting, longest wait, SL, abandoned, ASA, AHT",
-            queue_stats,
-            access=Access.SUPERVISOR,
+            h.queue_stats,
+            access=sup,
             name="queues.stats",
         ),
         Route(
             "GET",
             "/api/agents/states",
             "Agents by state with time in state and pause reason",
-            agent_states,
-            access=Access.SUPERVISOR,
+            h.agent_states,
+            access=sup,
             name="agents.states",
         ),
         Route(
             "GET",
             "/api/wallboard",
             "The wallboard's whole snapshot (also pushed on the websocket)",
-            wallboard_snapshot,
-            access=Access.SUPERVISOR,
+            h.wallboard_snapshot,
+            access=sup,
             name="wallboard.snapshot",
         ),
         Route(
             "POST",
             "/api/agent/state",
             "Set one's own state: ready | pause (with a reason) | wrapup | login | logout",
-            set_state,
-            StateArgs,
+            h.set_state,
+            state,
             name="agent.state",
             errors=(404, 409, 503),
         ),
@@ -195,9 +203,9 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "POST",
             "/api/spy",
             "Supervisor listen / whisper / barge on an agent's call",
-            spy,
+            h.spy,
             Spy,
-            access=Access.SUPERVISOR,
+            access=sup,
             name="spy.start",
             errors=(404, 503),
         ),
@@ -205,7 +213,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "GET",
             "/api/customers/search",
             "Customer search by name (diacritics ignored), number or id (audited)",
-            search,
+            h.search,
             Search,
             name="customer.search",
             wrap="results",
@@ -215,7 +223,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "GET",
             "/api/customers/{customer_id}",
             "Customer profile (audited)",
-            profile,
+            h.profile,
             CustomerRef,
             name="customer.profile",
             errors=(404, 503),
@@ -224,7 +232,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "POST",
             "/api/customers/{customer_id}/unmask",
             "The full identity number, for a stated reason (audited)",
-            unmask,
+            h.unmask,
             Unmask,
             name="customer.unmask",
             errors=(404, 503),
@@ -233,7 +241,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "GET",
             "/api/dispositions",
             "Disposition codes",
-            dispositions,
+            h.dispositions,
             name="dispositions.list",
             wrap="dispositions",
         ),
@@ -241,8 +249,8 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "POST",
             "/api/dispositions",
             "Save a disposition and note to the customer's history, linked to the call",
-            save_disposition,
-            DispositionArgs,
+            h.save_disposition,
+            disposition,
             name="disposition.save",
             errors=(404, 503),
         ),

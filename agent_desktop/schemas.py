@@ -14,12 +14,16 @@ CALL_ID = r"^(?:[0-9]|[A-Za-z_-][A-Za-z._-]*[0-9])[A-Za-z0-9._-]*$"  # Linkedid 
 CUSTOMER_ID = r"^[A-Za-z_-]*[0-9][A-Za-z0-9_-]*$"
 AGENT_ID = r"^[0-9]{3,6}$"  # also the agent's extension (core.config.AgentConfig.id)
 TRANSFER_TARGET = r"^[0-9]{3,6}$|^[a-z][a-z0-9_-]{0,38}$"  # an agent extension or a queue name
-# A Vietnamese mobile (0 + 9 digits) or fixed line (02 + 9 digits), national or +84, spaces allowed.
-VN_NUMBER = r"^(?:\+84|0)[ .-]?(?:[35789](?:[ .-]?[0-9]){8}|2(?:[ .-]?[0-9]){9})$"
+# A Vietnamese mobile (9 digits after the trunk 0) or fixed line (2 + 9 digits): national, +84, 0084,
+# 84 or bare, with the separators people type; a subset of what crm_bridge.phone accepts.
+_SEP = r"[ .()/-]*"
+VN_NUMBER = rf"^{_SEP}(?:\+84|0084|84|0)?{_SEP}(?:[35789](?:{_SEP}[0-9]){{8}}|2(?:{_SEP}[0-9]){{9}}){_SEP}$"
 # A reason that says something: at least five characters between its first and last non-space.
 REASON = r"^\s*\S[\s\S]{3,}\S\s*$"
 
 CallId = Annotated[str, Field(pattern=CALL_ID, max_length=64)]
+# In a body no sibling route can be confused with it: any id-like text (an unknown one is a 404).
+BodyCallId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$", max_length=64)]
 CustomerId = Annotated[str, Field(pattern=CUSTOMER_ID, max_length=32)]
 AgentId = Annotated[str, Field(pattern=AGENT_ID)]
 
@@ -40,7 +44,7 @@ class CallRef(Args):
 
 
 class Dial(Args):
-    number: str = Field(pattern=VN_NUMBER, max_length=24, examples=["0912345678"])
+    number: str = Field(pattern=VN_NUMBER, max_length=32, examples=["0912345678"])
 
 
 class Transfer(Args):

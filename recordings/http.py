@@ -74,13 +74,16 @@ def _role(who: Who) -> str:
     return "supervisor" if who.integration else who.role
 
 
-def add_routes(
-    app: web.Application, svc: RecordingService, tracker: CallTracker, ami: AmiAction, audit: Audit
-) -> None:
-    async def search(c: Call[SearchArgs]) -> Any:
+class RecordingRoutes:
+    """The handlers, bound to the recording service, the live calls, AMI and the audit trail."""
+
+    def __init__(self, svc: RecordingService, tracker: CallTracker, ami: AmiAction, audit: Audit) -> None:
+        self.svc, self.tracker, self.ami, self.audit = svc, tracker, ami, audit
+
+    async def search(self, c: Call[SearchArgs]) -> Any:
         who, q = c.who, c.args
         agent = q.agent_id if who.supervisor or who.integration else who.agent_id
-        rows = await svc.search(
+        rows = await self.svc.search(
             customer_id=q.customer_id,
             agent_id=agent,
             number=q.number,
@@ -89,7 +92,7 @@ def add_routes(
         )
         for r in rows:
             if r.customer_id:
-                await audit(who.agent_id, "recording.search", "recording", r.call_id)
+                await self.audit(who.agent_id, "recording.search", "recording", r.call_id)
         return [
             {
                 "call_id": r.call_id,
@@ -107,15 +110,15 @@ def add_routes(
             for r in rows
         ]
 
-    async def audio(c: Call[CallRef]) -> Any:
+    async def audio(self, c: Call[CallRef]) -> Any:
         request = c.request
         assert request is not None  # HTTP only: a websocket frame cannot carry audio
-        path = await svc.open_for(c.args.call_id, c.who.agent_id, _role(c.who), audit)
+        path = await self.svc.open_for(c.args.call_id, c.who.agent_id, _role(c.who), self.audit)
         headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
         if path.suffix != crypto.SUFFIX:
             return web.FileResponse(path, headers=headers)
         # Encrypted at rest: decrypt while streaming; nothing in clear touches the disk.
-        chunks = svc.audio_chunks(path)
+        chunks = self.svc.audio_chunks(path)
         try:
             first = await anext(chunks)
         except crypto.RecordingKeyError as err:
@@ -131,30 +134,35 @@ def add_routes(
         await resp.write_eof()
         return resp
 
-    async def mute(c: Call[CallRef], paused: bool) -> Any:
+    async def _mute(self, c: Call[CallRef], paused: bool) -> Any:
         who, call_id = c.who, c.args.call_id
-        call = tracker.calls.get(call_id)
+        call = self.tracker.calls.get(call_id)
         if call is None or not call.agent_channel:
             raise NotFound(f"no live recorded call {call_id}")
         if not who.supervisor and call.agent_id != who.agent_id:
             raise Forbidden("only the call's agent or a supervisor may pause its recording")
-        await svc.set_paused(
-            ami, call.agent_channel, paused=paused, who=who.agent_id, call_id=call_id, audit=audit
+        await self.svc.set_paused(
+            self.ami, call.agent_channel, paused=paused, who=who.agent_id, call_id=call_id, audit=self.audit
         )
         return {"call_id": call_id, "recording": "paused" if paused else "recording"}
 
-    async def pause(c: Call[CallRef]) -> Any:
-        return await mute(c, True)
+    async def pause(self, c: Call[CallRef]) -> Any:
+        return await self._mute(c, True)
 
-    async def resume(c: Call[CallRef]) -> Any:
-        return await mute(c, False)
+    async def resume(self, c: Call[CallRef]) -> Any:
+        return await self._mute(c, False)
 
-    async def dispute(c: Call[CallRef]) -> Any:
+    async def dispute(self, c: Call[CallRef]) -> Any:
         call_id = c.args.call_id
-        await svc.flag_dispute(call_id)
-        await audit(c.who.agent_id, "recording.dispute", "recording", call_id)
+        await self.svc.flag_dispute(call_id)
+        await self.audit(c.who.agent_id, "recording.dispute", "recording", call_id)
         return {"call_id": call_id, "dispute": True}
 
+
+def add_routes(
+    app: web.Application, svc: RecordingService, tracker: CallTracker, ami: AmiAction, audit: Audit
+) -> None:
+    h = RecordingRoutes(svc, tracker, ami, audit)
     mark = {"type": "object", "required": ["call_id"], "properties": {"call_id": {"type": "string"}}}
     register(
         app,
@@ -163,7 +171,7 @@ def add_routes(
                 "GET",
                 "/api/recordings",
                 "Search recordings (agents: their own calls)",
-                search,
+                h.search,
                 SearchArgs,
                 result={"type": "array", "items": _RECORDING},
                 name="recordings.search",
@@ -174,7 +182,7 @@ def add_routes(
                 "GET",
                 "/api/recordings/{call_id}/audio",
                 "Play a recording (audited; agents: their own calls)",
-                audio,
+                h.audio,
                 CallRef,
                 media="audio/wav",
                 errors=(404, 500, 503),
@@ -184,7 +192,7 @@ def add_routes(
                 "POST",
                 "/api/recordings/{call_id}/pause",
                 "Pause the recording of a live call (audited)",
-                pause,
+                h.pause,
                 CallRef,
                 access=Access.PEOPLE,
                 result=mark,
@@ -196,7 +204,7 @@ def add_routes(
                 "POST",
                 "/api/recordings/{call_id}/resume",
                 "Resume the recording of a live call (audited)",
-                resume,
+                h.resume,
                 CallRef,
                 access=Access.PEOPLE,
                 result=mark,
@@ -208,7 +216,7 @@ def add_routes(
                 "POST",
                 "/api/recordings/{call_id}/dispute",
                 "Flag a recording for a dispute: kept past retention (supervisors; audited)",
-                dispute,
+                h.dispute,
                 CallRef,
                 access=Access.SUPERVISOR,
                 result=mark,
