@@ -118,7 +118,44 @@ class DesktopCommands:
         return await self.acts.save_disposition(c.who, a.call_id, a.code, a.note, a.customer_id)
 
 
-_LISTED_CALL = {"type": "object", "required": ["call_id"], "properties": {"call_id": {"type": "string"}}}
+def _obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """A JSON schema object: ``required`` properties (name -> schema) plus optional ones."""
+    return {"type": "object", "required": list(required), "properties": {**required, **optional}}
+
+
+_STR, _BOOL, _INT = {"type": "string"}, {"type": "boolean"}, {"type": "integer"}
+_OPT_STR = {"type": ["string", "null"]}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_CALL = _obj(
+    {"call_id": _STR},
+    caller_number=_OPT_STR,
+    customer_id=_OPT_STR,
+    queue=_OPT_STR,
+    agent_id=_OPT_STR,
+    started_at=_TIME,
+    answered_at=_TIME,
+    ended_at=_TIME,
+    live=_BOOL,
+)
+_ONE_CALL = {**_CALL, "required": ["call_id", "live"]}
+_CUSTOMER = _obj({"customer_id": _STR, "name": _STR, "kind": _STR}, province=_OPT_STR, segment=_OPT_STR)
+_PROFILE = _obj(
+    {"customer_id": _STR, "name": _STR, "tier": _STR},
+    id_number_masked=_OPT_STR,
+    services={"type": "array", "items": {"type": "object"}},
+    recent_interactions={"type": "array", "items": {"type": "object"}},
+    stale=_BOOL,
+)
+_DIALLING = _obj({"dialling": {"type": "string", "pattern": "^0[0-9]{9,10}$"}, "interface": _STR})
+_TRANSFER = _obj({"mode": {"enum": ["blind", "attended"]}, "channel": _STR, "target": _STR})
+_STATE = _obj({"state": {"enum": ["ready", "pause", "wrapup", "login", "logout"]}})
+_SPY = _obj({"mode": {"enum": ["listen", "whisper", "barge"]}, "target": _STR})
+_UNMASK = _obj({"id_number": _STR})
+_DISPOSITION = _obj({"code": _STR, "vi": _STR, "en": _STR})
+_SAVED = _obj({"customer_id": _STR})
+_STATS = _obj({k: {} for k in ("at", "day", "definitions", "queues", "tiers", "halfhours")})
+_AGENTS = _obj({"agents": {"type": "array", "items": {"type": "object"}}, "state_service": _BOOL})
+_BOARD = _obj({"type": {"const": "wallboard"}, "queues": {"type": "array"}, "agents": {"type": "array"}})
 
 
 def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
@@ -135,8 +172,8 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.calls_today,
             CallsToday,
             name="calls.today",
+            result=_CALL,
             wrap="calls",
-            result=_LISTED_CALL,
             errors=(503,),
         ),
         Route(
@@ -146,6 +183,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.call_get,
             CallRef,
             name="call.get",
+            result=_ONE_CALL,
             errors=(404, 503),
         ),
         Route(
@@ -155,6 +193,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.dial,
             Dial,
             name="call.dial",
+            result=_DIALLING,
             errors=(404, 503),
         ),
         Route(
@@ -164,6 +203,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.transfer,
             Transfer,
             name="call.transfer",
+            result=_TRANSFER,
             errors=(404, 503),
         ),
         Route(
@@ -173,6 +213,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.queue_stats,
             access=sup,
             name="queues.stats",
+            result=_STATS,
         ),
         Route(
             "GET",
@@ -181,6 +222,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.agent_states,
             access=sup,
             name="agents.states",
+            result=_AGENTS,
         ),
         Route(
             "GET",
@@ -189,6 +231,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.wallboard_snapshot,
             access=sup,
             name="wallboard.snapshot",
+            result=_BOARD,
         ),
         Route(
             "POST",
@@ -197,6 +240,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.set_state,
             state,
             name="agent.state",
+            result=_STATE,
             errors=(404, 409, 503),
         ),
         Route(
@@ -207,6 +251,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             Spy,
             access=sup,
             name="spy.start",
+            result=_SPY,
             errors=(404, 503),
         ),
         Route(
@@ -216,6 +261,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.search,
             Search,
             name="customer.search",
+            result=_CUSTOMER,
             wrap="results",
             errors=(503,),
         ),
@@ -226,6 +272,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.profile,
             CustomerRef,
             name="customer.profile",
+            result=_PROFILE,
             errors=(404, 503),
         ),
         Route(
@@ -235,6 +282,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.unmask,
             Unmask,
             name="customer.unmask",
+            result=_UNMASK,
             errors=(404, 503),
         ),
         Route(
@@ -243,6 +291,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             "Disposition codes",
             h.dispositions,
             name="dispositions.list",
+            result=_DISPOSITION,
             wrap="dispositions",
         ),
         Route(
@@ -252,6 +301,7 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             h.save_disposition,
             disposition,
             name="disposition.save",
+            result=_SAVED,
             errors=(404, 503),
         ),
     ]

@@ -39,7 +39,22 @@ class Complete(RequestRef):
         return data
 
 
-_CALLBACK: dict[str, Any] = {"type": "object", "required": ["id", "status"]}
+_CALLBACK: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "attempts"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"enum": ["pending", "claimed", "done"]},
+        "attempts": {"type": "integer"},
+        "claimed_by": {"type": ["string", "null"]},
+        "outcome": {"type": ["string", "null"]},
+    },
+}
+_WORKLIST: dict[str, Any] = {
+    "type": "object",
+    "required": ["callbacks", "outcomes"],
+    "properties": {"callbacks": {"type": "array", "items": _CALLBACK}, "outcomes": {"type": "array"}},
+}
 
 
 def add_routes(app: web.Application, store: CallbackStore, audit: Audit) -> None:
@@ -78,6 +93,7 @@ def add_routes(app: web.Application, store: CallbackStore, audit: Audit) -> None
                 worklist,
                 access=people,
                 name="callbacks.list",
+                result=_WORKLIST,
                 tag=tag,
                 errors=(503,),
             ),

@@ -55,6 +55,7 @@ def add_report_routes(app: web.Application, sessions: Sessions, cfg: ReportsConf
         access=Access.SUPERVISOR,
         errors=(503,),
         name="reports.service_level",
+        result={"type": "object", "required": ["total", "days", "definitions"]},
         tag="reports",
     )
     add_routes(app, [route])

@@ -173,3 +173,16 @@ async def test_the_openapi_document_lists_every_route_and_status(desk: Bridge) -
         ("until", True, "date"),
         ("queue", False, None),
     ]
+
+
+async def test_a_post_without_a_body_has_no_fields(desk: Bridge) -> None:
+    """The callbacks page claims with a JSON content type and no body at all: that is no fields, not
+    invalid JSON (an empty JSON text is still refused)."""
+    url = base(desk)
+    async with client() as http:
+        await login(http, url, "1001", "demo-1001")
+        headers = {"X-CSRF-Token": await csrf_of(http, desk), "Content-Type": "application/json"}
+        async with http.post(f"{url}/api/callbacks/999999/claim", headers=headers) as r:
+            assert r.status == 404 and (await error_of(r))["code"] == "not_found"
+        async with http.post(f"{url}/api/callbacks/999999/claim", headers=headers, data=b" ") as r:
+            assert r.status == 400 and "not valid JSON" in (await error_of(r))["message"]
