@@ -327,6 +327,8 @@ class Registry:
         for other in self.routes:
             if route.key == other.key:
                 raise RouteShadowed(f"{route.key} is registered twice")
+            if route.name and route.name == other.name:
+                raise RouteShadowed(f"command {route.name!r} names both {other.key} and {route.key}")
             if other.path != route.path and _covers(other.path, route.path):
                 raise RouteShadowed(f"{route.key} would be reached through {other.path}: add it first")
 
