@@ -113,12 +113,15 @@ def call_to_rate(cdr: CdrRecord) -> CallToRate | None:
         return None
     answered = cdr.disposition == "ANSWERED" and cdr.answer is not None
     seconds = cdr.billsec_exact if cdr.billsec_exact is not None else float(cdr.billsec)
+    start = cdr.answer or cdr.start
+    if start.tzinfo is None:  # SQLite hands stored times back naive; they were written in UTC
+        start = start.replace(tzinfo=UTC)
     return CallToRate(
         call_id=cdr.linkedid,
         direction="inbound",
         caller=cdr.src,
         callee=cdr.dialled,
-        start=cdr.answer or cdr.start,
+        start=start,
         answered_seconds=seconds if answered else 0.0,
         answered=answered,
     )
