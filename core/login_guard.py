@@ -77,8 +77,8 @@ class LoginGuard:
         extra = len(rec.failures) - self.policy.backoff_after
         if extra < 0 or not rec.failures:
             return 0.0
-        backoff = min(2.0**extra, self.policy.max_backoff_seconds)
-        return max(0.0, rec.failures[-1] + backoff - now)
+        delay = min(2.0**extra, self.policy.max_backoff_seconds)
+        return max(0.0, rec.failures[-1] + delay - now)
 
     def check(self, agent_id: str, address: str, now: float) -> Verdict:
         """May this attempt be checked now? If not, how long until it may."""
