@@ -71,6 +71,7 @@ def rows(n: int, days: int, seed: int) -> list[tuple[object, ...]]:
             f"bench-{i}", f"09{owner:08d}", f"KH{owner:010d}" if owner % 5 else None,
             rng.choice(["mobile", "internet", "tv", "billing"]), rng.choice(["gold", "silver", "standard"]),
             agent, at, at + timedelta(seconds=30) if answered else None,
+            "", "", "", "[]", "", "", "answered" if answered else "abandoned", False,
         ))  # fmt: skip
     return out
 
