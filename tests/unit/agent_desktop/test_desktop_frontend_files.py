@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-FRONTEND = REPO / "agent_desktop" / "frontend"
+FRONTEND = REPO / "frontend"
 STATIC = REPO / "agent_desktop" / "static"
 TEMPLATES = REPO / "agent_desktop" / "templates"
 

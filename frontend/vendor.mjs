@@ -2,15 +2,15 @@
 // copied in vendored.json (package, version, sha256 of each file) so a test can check the copies
 // offline. The browser never loads anything from a CDN: the pages serve these copies themselves.
 //
-//   cd agent_desktop/frontend && npm ci --ignore-scripts && node vendor.mjs          (re-vendor)
-//   cd agent_desktop/frontend && npm ci --ignore-scripts && node vendor.mjs --check  (CI: copies == npm)
+//   cd frontend && npm ci --ignore-scripts && node vendor.mjs          (re-vendor)
+//   cd frontend && npm ci --ignore-scripts && node vendor.mjs --check  (CI: copies == npm)
 import {createHash} from "node:crypto";
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from "node:fs";
 import {dirname, join, relative} from "node:path";
 import {fileURLToPath} from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, "..", "..");
+const repo = join(here, "..");
 // package → [file inside the package, destination relative to the repository]
 const FILES = {
   "lit-html": [
