@@ -169,6 +169,10 @@ async def test_state_form_errors_are_translated_and_unknown_ids_read_as_a_senten
     assert code != "ok" and code in VI["errors"], code
     state_msg = page.get_by_test_id("state-msg")
     await expect(state_msg).to_have_text(VI["errors"][code])
+    # The example: Asterisk refusing a QueuePause used to show "ami.action_failed" raw.
+    await page.goto(f"{base(desk)}/?state=ami.action_failed")
+    await expect(state_msg).to_have_text(VI["errors"]["ami.action_failed"])
+    await expect(state_msg).not_to_contain_text("ami.")
     await page.goto(f"{base(desk)}/?state=made.up_error")
     await expect(state_msg).to_have_text(VI["error_fallback"].format(code="made.up_error"))
     assert_clean(page)
