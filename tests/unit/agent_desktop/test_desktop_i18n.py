@@ -16,7 +16,8 @@ import pytest
 from agent_desktop.i18n import CATALOGUE, LOCALES, Catalogue, CatalogueError
 
 REPO = Path(__file__).resolve().parents[3]
-PRODUCT = ["core", "ivr", "acd", "agent_desktop", "recordings", "crm_bridge", "billing", "reports"]
+# Every top-level Python package of the repository (a package added later is scanned too).
+PRODUCT = sorted(d.name for d in REPO.iterdir() if (d / "__init__.py").is_file() and d.name != "bench")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
