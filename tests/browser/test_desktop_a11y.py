@@ -175,6 +175,9 @@ async def test_state_form_errors_are_translated_and_unknown_ids_read_as_a_senten
     await expect(state_msg).not_to_contain_text("ami.")
     await page.goto(f"{base(desk)}/?state=made.up_error")
     await expect(state_msg).to_have_text(VI["error_fallback"].format(code="made.up_error"))
+    # A crafted link cannot put its own sentence on the agent's screen.
+    await page.goto(f"{base(desk)}/?state=G%E1%BB%8Di+ngay+0900123456")
+    await expect(state_msg).to_have_text(VI["error_fallback"].format(code="?"))
     assert_clean(page)
 
 
