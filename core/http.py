@@ -241,7 +241,7 @@ class Route:
 async def read_body(request: web.Request) -> dict[str, Any]:
     """A JSON object or a form, as a dict (no body: no fields); anything else is a clear 400 (too
     large: 413)."""
-    if not request.can_read_body:
+    if not request.body_exists:
         return {}
     try:
         if request.content_type == "application/json":
