@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import jwt
 
-from core.errors import TongdaiError
+from core.errors import Unauthorized
 
 AUDIENCE = "tongdai-chat"
 LEEWAY = 30.0  # seconds of clock difference between the portal and us
 
 
-class BadPortalToken(TongdaiError):
+class BadPortalToken(Unauthorized):
     error_id = "chat.bad_token"
 
 
