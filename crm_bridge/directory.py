@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ScalarSelect, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import NotFound
+from core.phone import to_e164, try_e164
+from core.vietnam import today_vn
 from crm_bridge.cache import KeyKind, ProfileCacheLike
 from crm_bridge.config import TierRules
 from crm_bridge.models import (
@@ -35,7 +37,6 @@ from crm_bridge.models import (
     Subscription,
 )
 from crm_bridge.name_index import replace_words
-from crm_bridge.phone import normalize_vn, try_normalize_vn
 from crm_bridge.profile import (
     ConsentView,
     CustomerProfile,
@@ -47,21 +48,15 @@ from crm_bridge.profile import (
 from crm_bridge.textfold import fold, words_of
 from crm_bridge.tiering import LineRevenue, care_card_for, decide_tier, loyalty_rank, window_months
 
-__all__ = ["VN_TZ", "CustomerDirectory", "today_vn"]
+__all__ = ["CustomerDirectory"]
 
 log = logging.getLogger(__name__)
 
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 _CUSTOMER_ID = re.compile(r"^KH\d{6,14}$", re.IGNORECASE)
 # Byte order puts U+10FFFF after every other character (UTF-8 on PostgreSQL "C", memcmp on SQLite).
 _PREFIX_END = "\U0010ffff"
 # Counting a query word's prefix range stops at these caps: enough to tell a rare word from a common one.
 _FIRST_CAP, _LAST_CAP = 1_000, 20_000
-
-
-def today_vn() -> date:
-    """Today's date in Vietnam: months of the tier window turn at local midnight."""
-    return datetime.now(VN_TZ).date()
 
 
 def _interaction_view(row: Interaction) -> InteractionView:
@@ -91,7 +86,7 @@ class CustomerDirectory:
 
     async def by_number(self, number: str) -> CustomerProfile | None:
         """The profile of the owner holding ``number`` (any format); None if unknown or not a number."""
-        e164 = try_normalize_vn(number)
+        e164 = try_e164(number)
         if e164 is None:
             log.debug("lookup of unusable number %r", number)
             return None
@@ -288,7 +283,7 @@ class CustomerDirectory:
             profile = await self.by_customer_id(text)
             return [self._summary_of(profile)] if profile else []
         if any(ch.isdigit() for ch in text):
-            e164 = try_normalize_vn(text)
+            e164 = try_e164(text)
             if e164 is not None:
                 profile = await self._by_key("n", e164)
                 if profile is not None:
@@ -491,7 +486,7 @@ class CustomerDirectory:
         """Give the owner a new service; returns the subscription ID."""
         e164 = None
         if number is not None:
-            e164 = normalize_vn(number)
+            e164 = to_e164(number)
         async with self.sessions() as session, session.begin():
             await self._require(session, customer_id)
             sub = Subscription(

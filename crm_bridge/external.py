@@ -24,9 +24,9 @@ from urllib.parse import quote
 import aiohttp
 
 from core.errors import ExternalServiceError
+from core.phone import try_e164
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import SEGMENTS
-from crm_bridge.phone import try_normalize_vn
 from crm_bridge.profile import CustomerProfile
 from crm_bridge.tiering import TierDecision
 
@@ -130,7 +130,7 @@ class ProfileService:
         self.external = external
 
     async def by_number(self, number: str) -> CustomerProfile | None:
-        e164 = try_normalize_vn(number)
+        e164 = try_e164(number)
         if e164 is None:
             return None
         if self.external is None:

@@ -35,6 +35,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import TongdaiError
+from core.phone import InvalidNumber, to_e164
 from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.models import (
     CUSTOMER_KINDS,
@@ -49,7 +50,6 @@ from crm_bridge.models import (
     Subscription,
 )
 from crm_bridge.name_index import word_rows
-from crm_bridge.phone import InvalidNumber, normalize_vn
 from crm_bridge.textfold import fold
 
 __all__ = ["CsvSource", "ImportRejected", "ImportReport", "Progress", "RowError", "import_csv"]
@@ -214,7 +214,7 @@ def _choice(value: str, column: str, allowed: Iterable[str], default: str | None
 
 def _number(value: str, column: str) -> str:
     try:
-        return normalize_vn(value)
+        return to_e164(value)
     except InvalidNumber as err:
         raise _Bad(f"{column}: {err}") from None
 

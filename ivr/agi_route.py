@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from acd.policy import AcdPolicy
 from core.agi import AgiServer, AgiSession
@@ -22,9 +20,10 @@ from core.bus import BusEvent
 from core.calls import CallTracker
 from core.config import Settings
 from core.errors import AgiHangup
+from core.phone import caller_national
+from core.vietnam import now_vn
 from crm_bridge.directory import CustomerDirectory
 from ivr.callbacks import CallbackStore
-from ivr.config import normalize_number
 from ivr.lookup import CallerLookup, Directory, ivr_directory
 from ivr.machine import (
     CallInfo,
@@ -46,7 +45,6 @@ from ivr.machine import (
 from ivr.metrics import IvrMetrics, last_node
 
 log = logging.getLogger(__name__)
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DIGITS = "0123456789*#"
 
 
@@ -85,7 +83,7 @@ class IvrRoute:
         self.sessions += 1
         req = agi.request
         # Caller ID is untrusted network data: only a plausible phone number is ever looked up.
-        caller = normalize_number(req.caller_number)
+        caller = caller_national(req.caller_number)
         name = req.caller_name  # display-safe: a name with newlines arrives as one line of text
         # The lookup runs while Asterisk answers the linkedid question (a round trip on a real link).
         pending = asyncio.ensure_future(self.lookup.by_caller(caller)) if caller else None
@@ -105,7 +103,7 @@ class IvrRoute:
             caller=caller,
             caller_name=name or None,
             dialled=req.env.get("dnid") or req.env.get("extension", ""),
-            now=datetime.now(VN_TZ),
+            now=now_vn(),
             customer=profile,
         )
         ivr = IvrSession(self.settings.ivr, info)

@@ -16,7 +16,6 @@ reported at its own dotted path so the config loader can print the line:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from core.phone import caller_national
 from ivr.hours import BusinessHours
 
 Lang = Literal["vi", "en"]
@@ -46,29 +46,6 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"
 SelfServiceItem = Literal["tier", "points", "bill", "outage"]
 
 Ref = tuple[tuple[str, ...], str]  # (field path inside the node, referenced id)
-
-_ANONYMOUS = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "withheld"}
-_SEPARATORS = re.compile(r"[\s().\-]")
-
-
-def normalize_number(raw: str | None) -> str | None:
-    """A caller number in national form (``+84912345678`` → ``0912345678``), or None if unusable.
-
-    Caller ID reaches us unfiltered from the network: anything that is not 3-15 digits (after common
-    separators are dropped) is treated as no number at all, never passed on.
-    """
-    if raw is None:
-        return None
-    s = _SEPARATORS.sub("", raw.strip())
-    if s.lower() in _ANONYMOUS or not re.fullmatch(r"\+?[0-9]{3,15}", s):
-        return None
-    if s.startswith("+84"):
-        return "0" + s[3:]
-    if s.startswith("0084"):
-        return "0" + s[4:]
-    if s.startswith("84") and len(s) == 11:  # 84 + a 9-digit national number, the + lost on the way
-        return "0" + s[2:]
-    return s
 
 
 class _Model(BaseModel):
@@ -278,7 +255,7 @@ class BlocklistNode(_Node):
         for raw in v:
             prefix = raw.endswith("*")
             core = raw[:-1] if prefix else raw
-            number = normalize_number(core)
+            number = caller_national(core)
             if number is None:
                 raise ValueError(
                     f"{raw!r} is not a phone number (3-15 digits, optional +, optional * suffix)"

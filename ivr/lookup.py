@@ -25,13 +25,13 @@ from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, selec
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from core.phone import caller_national, try_e164
+from core.vietnam import today_vn
 from crm_bridge.config import TierRules
-from crm_bridge.directory import CustomerDirectory, today_vn
+from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import ContactNumber, Customer, MonthlyRevenue, PointsLedger, Subscription
-from crm_bridge.phone import try_normalize_vn
 from crm_bridge.profile import CustomerProfile
 from crm_bridge.tiering import LineRevenue, decide_tier, window_months
-from ivr.config import normalize_number
 from ivr.machine import CustomerFacts
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class SqlFacts:
         self._compiled: dict[int, SQLCompiler] = {}
 
     async def by_number(self, number: str) -> CustomerFacts | None:
-        e164 = try_normalize_vn(number)
+        e164 = try_e164(number)
         return await self._facts(_BY_NUMBER, e164) if e164 is not None else None
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None:
@@ -221,7 +221,7 @@ class CallerLookup:
         self.budget = budget
 
     async def by_caller(self, raw_number: str | None) -> tuple[CustomerFacts | None, bool]:
-        number = normalize_number(raw_number)
+        number = caller_national(raw_number)
         if number is None:
             return None, False
         return await self._within_budget("number", self._by_number(number))
@@ -239,7 +239,7 @@ class CallerLookup:
             if profile is not None:
                 return profile
         profile = await self.directory.by_account(keys)  # a contract / service account number
-        if profile is None and (number := normalize_number(keys)) is not None and number.startswith("0"):
+        if profile is None and (number := caller_national(keys)) is not None and number.startswith("0"):
             profile = await self.directory.by_number(number)  # another line of theirs
         return profile
 
