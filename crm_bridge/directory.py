@@ -92,6 +92,10 @@ class CustomerDirectory:
             return None
         return await self._by_key("n", e164)
 
+    async def by_e164(self, e164: str) -> CustomerProfile | None:
+        """Like :meth:`by_number` for a number already in E.164 (normalised where the call came in)."""
+        return await self._by_key("n", e164)
+
     async def by_account(self, account: str) -> CustomerProfile | None:
         """The profile of the owner of a service account (internet, TV, any line's account)."""
         account = account.strip()

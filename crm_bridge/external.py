@@ -130,15 +130,18 @@ class ProfileService:
         self.external = external
 
     async def by_number(self, number: str) -> CustomerProfile | None:
+        """The profile of whoever holds ``number`` (any format; None if it is not a number)."""
         e164 = try_e164(number)
-        if e164 is None:
-            return None
+        return await self.by_e164(e164) if e164 is not None else None
+
+    async def by_e164(self, e164: str) -> CustomerProfile | None:
+        """Like :meth:`by_number` for a number already in E.164 (normalised where the call came in)."""
         if self.external is None:
-            return await self.directory.by_number(e164)
+            return await self.directory.by_e164(e164)
         # Ask both at once: the total wait is max(local, timeout), not their sum.
         remote_task = asyncio.create_task(self.external.by_number(e164))
         try:
-            local = await self.directory.by_number(e164)
+            local = await self.directory.by_e164(e164)
         except BaseException:
             remote_task.cancel()
             raise

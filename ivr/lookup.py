@@ -43,7 +43,8 @@ CUSTOMER_ID_DIGITS = 10
 class Directory(Protocol):
     """Where the IVR finds a caller: the facts it speaks and routes on, or None if unknown."""
 
-    async def by_number(self, number: str) -> CustomerFacts | None: ...
+    async def by_number(self, e164: str) -> CustomerFacts | None:
+        """The caller holding ``e164`` (normalised where it came in: the edge or the keypad)."""
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None: ...
 
@@ -129,9 +130,8 @@ class SqlFacts:
         self.today = today
         self._compiled: dict[int, SQLCompiler] = {}
 
-    async def by_number(self, number: str) -> CustomerFacts | None:
-        e164 = try_e164(number)
-        return await self._facts(_BY_NUMBER, e164) if e164 is not None else None
+    async def by_number(self, e164: str) -> CustomerFacts | None:
+        return await self._facts(_BY_NUMBER, e164)
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None:
         return await self._facts(_BY_ID, customer_id.strip().upper())
@@ -213,6 +213,12 @@ def customer_id_from_keys(keys: str) -> str | None:
     return CUSTOMER_ID_PREFIX + keys.zfill(CUSTOMER_ID_DIGITS)
 
 
+def _keyed_number(keys: str) -> str | None:
+    """The E.164 of a phone number keyed in national or international form (``09…``, ``0084…``)."""
+    nat = caller_national(keys)
+    return try_e164(nat) if nat is not None and nat.startswith("0") else None
+
+
 class CallerLookup:
     """Budgeted lookups for one IVR route. Returns ``(profile, failed)``."""
 
@@ -220,11 +226,11 @@ class CallerLookup:
         self.directory = directory
         self.budget = budget
 
-    async def by_caller(self, raw_number: str | None) -> tuple[CustomerFacts | None, bool]:
-        number = caller_national(raw_number)
-        if number is None:
+    async def by_caller(self, e164: str | None) -> tuple[CustomerFacts | None, bool]:
+        """The caller by the number they call from, in E.164 (normalised at the edge)."""
+        if e164 is None:
             return None, False
-        return await self._within_budget("number", self._by_number(number))
+        return await self._within_budget("number", self._by_number(e164))
 
     async def by_keys(self, keys: str) -> tuple[CustomerFacts | None, bool]:
         return await self._within_budget("keyed id", self._by_keys(keys))
@@ -239,8 +245,8 @@ class CallerLookup:
             if profile is not None:
                 return profile
         profile = await self.directory.by_account(keys)  # a contract / service account number
-        if profile is None and (number := caller_national(keys)) is not None and number.startswith("0"):
-            profile = await self.directory.by_number(number)  # another line of theirs
+        if profile is None and (e164 := _keyed_number(keys)) is not None:
+            profile = await self.directory.by_number(e164)  # another line of theirs
         return profile
 
     async def _within_budget(
