@@ -13,13 +13,13 @@ owner's services across every number and account it holds.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import ScalarSelect, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.customer_id import CustomerIdFormat
 from core.errors import NotFound
 from core.phone import to_e164, try_e164
 from core.vietnam import today_vn
@@ -52,7 +52,6 @@ __all__ = ["CustomerDirectory"]
 
 log = logging.getLogger(__name__)
 
-_CUSTOMER_ID = re.compile(r"^KH\d{6,14}$", re.IGNORECASE)
 # Byte order puts U+10FFFF after every other character (UTF-8 on PostgreSQL "C", memcmp on SQLite).
 _PREFIX_END = "\U0010ffff"
 # Counting a query word's prefix range stops at these caps: enough to tell a rare word from a common one.
@@ -75,8 +74,12 @@ class CustomerDirectory:
         *,
         recent_interactions: int = 5,
         today: Callable[[], date] = today_vn,
+        id_format: CustomerIdFormat | None = None,
     ) -> None:
+        """``id_format``: the configured customer-ID rule (``crm.customer_id``): search text that
+        matches it is looked up as an ID."""
         self.sessions = sessions
+        self.id_format = id_format or CustomerIdFormat()
         self.rules = rules or TierRules()
         self.cache = cache
         self.recent_limit = recent_interactions
@@ -283,7 +286,7 @@ class CustomerDirectory:
         text = text.strip()
         if not text or limit <= 0:
             return []
-        if _CUSTOMER_ID.match(text):
+        if self.id_format.is_valid(text):
             profile = await self.by_customer_id(text)
             return [self._summary_of(profile)] if profile else []
         if any(ch.isdigit() for ch in text):

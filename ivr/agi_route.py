@@ -76,7 +76,9 @@ class IvrRoute:
                 self._warm = directory
             directory = ivr_directory(directory)
         self._warming: set[asyncio.Task[object]] = set()
-        self.lookup = CallerLookup(directory, settings.asterisk.agi.decision_budget)
+        self.lookup = CallerLookup(
+            directory, settings.asterisk.agi.decision_budget, settings.crm.customer_id.format()
+        )
         self.policy = policy
         self.callbacks = callbacks
         self.metrics = metrics or IvrMetrics()

@@ -3,7 +3,9 @@
 A caller is found by the number they call from (normalised first: Asterisk hands us whatever the
 network sent) or by what they key on the phone. Customer IDs look like ``KH0000000001`` but a keypad
 has no letters, so a caller keys the numeric part, leading zeros optional (``0000000001#`` or ``1#``),
-or a contract/service account number, or another phone number of theirs. Every lookup together must
+the letters implied by the configured keypad prefixes (``crm.customer_id.keypad``, each tried in
+order; see :mod:`core.customer_id`), or a contract/service account number, or another phone number
+of theirs. Every lookup together must
 finish within ``asterisk.agi.decision_budget``: a slow database never holds a caller; past the budget
 the call goes on unidentified (``failed``), which the menu treats as "CRM down", not "unknown".
 
@@ -25,6 +27,7 @@ from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, selec
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from core.customer_id import CustomerIdFormat
 from core.phone import caller_national, try_e164
 from core.vietnam import today_vn
 from crm_bridge.config import TierRules
@@ -36,15 +39,13 @@ from ivr.machine import CustomerFacts
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_ID_PREFIX = "KH"
-CUSTOMER_ID_DIGITS = 10
-
 
 class Directory(Protocol):
     """Where the IVR finds a caller: the facts it speaks and routes on, or None if unknown."""
 
-    async def by_number(self, e164: str) -> CustomerFacts | None:
-        """The caller holding ``e164`` (normalised where it came in: the edge or the keypad)."""
+    async def by_number(self, number: str) -> CustomerFacts | None:
+        """The caller holding ``number``: E.164 from the IVR (normalised where it came in: the FastAGI
+        edge or the keypad); other forms are normalised first."""
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None: ...
 
@@ -130,8 +131,10 @@ class SqlFacts:
         self.today = today
         self._compiled: dict[int, SQLCompiler] = {}
 
-    async def by_number(self, e164: str) -> CustomerFacts | None:
-        return await self._facts(_BY_NUMBER, e164)
+    async def by_number(self, number: str) -> CustomerFacts | None:
+        # The IVR passes E.164 already (normalised at the edge); other callers may pass any form.
+        e164 = number if number.startswith("+") and number[1:].isdigit() else try_e164(number)
+        return await self._facts(_BY_NUMBER, e164) if e164 is not None else None
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None:
         return await self._facts(_BY_ID, customer_id.strip().upper())
@@ -206,13 +209,6 @@ def ivr_directory(directory: CustomerDirectory) -> SqlFacts:
     return SqlFacts(engine, directory.rules, directory.today)
 
 
-def customer_id_from_keys(keys: str) -> str | None:
-    """The customer ID a caller meant by keying digits (``"1"`` → ``KH0000000001``), or None."""
-    if not keys.isdigit() or len(keys) > CUSTOMER_ID_DIGITS:
-        return None
-    return CUSTOMER_ID_PREFIX + keys.zfill(CUSTOMER_ID_DIGITS)
-
-
 def _keyed_number(keys: str) -> str | None:
     """The E.164 of a phone number keyed in national or international form (``09…``, ``0084…``)."""
     nat = caller_national(keys)
@@ -222,9 +218,13 @@ def _keyed_number(keys: str) -> str | None:
 class CallerLookup:
     """Budgeted lookups for one IVR route. Returns ``(profile, failed)``."""
 
-    def __init__(self, directory: Directory, budget: float) -> None:
+    def __init__(
+        self, directory: Directory, budget: float, id_format: CustomerIdFormat | None = None
+    ) -> None:
+        """``id_format``: how keyed digits become customer IDs (``crm.customer_id.keypad``)."""
         self.directory = directory
         self.budget = budget
+        self.id_format = id_format or CustomerIdFormat()
 
     async def by_caller(self, e164: str | None) -> tuple[CustomerFacts | None, bool]:
         """The caller by the number they call from, in E.164 (normalised at the edge)."""
@@ -239,8 +239,7 @@ class CallerLookup:
         return await self.directory.by_number(number)
 
     async def _by_keys(self, keys: str) -> CustomerFacts | None:
-        cid = customer_id_from_keys(keys)
-        if cid is not None:
+        for cid in self.id_format.from_keys(keys):  # each configured prefix, in order
             profile = await self.directory.by_customer_id(cid)
             if profile is not None:
                 return profile
