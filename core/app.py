@@ -253,7 +253,9 @@ class Bridge:
             raise AmiNotConnected("no AMI connection")
         return await self.ami.action(name, fields)
 
-    async def _audit(self, actor: str, action: str, subject_type: str, subject_id: str) -> None:
+    async def _audit(
+        self, actor: str, action: str, subject_type: str, subject_id: str, detail: str = ""
+    ) -> None:
         assert self.sessions is not None
         async with unit_of_work(self.sessions) as s:
             s.add(
@@ -263,6 +265,7 @@ class Bridge:
                     action=action,
                     subject_type=subject_type,
                     subject_id=subject_id,
+                    detail=detail,
                 )
             )
 

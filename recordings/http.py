@@ -9,10 +9,11 @@ from datetime import datetime
 from aiohttp import web
 
 from agent_desktop.api import who_of
+from core.audit import Audit
 from core.calls import CallTracker
 from core.errors import NotFound
 from recordings import crypto
-from recordings.service import AmiAction, Audit, RecordingService
+from recordings.service import AmiAction, RecordingService
 
 log = logging.getLogger(__name__)
 
