@@ -231,14 +231,23 @@ def tariff_key(dialled: str, home_area_code: str = "") -> str:
     if not (s.isdigit() and s.isascii()):
         s = strip_separators(s)
         if s[:1] == "+":
-            s = s[1:]
-            if not (s.isdigit() and s.isascii()):
-                return ""
-            if s[:2] == "84":
-                return "84" + s[3:] if s[2:3] == "0" else s
-            return "00" + s
+            return _tariff_international(s[1:])
         if not (s.isdigit() and s.isascii()):
             return ""
+    return _tariff_digits(s, home_area_code)
+
+
+def _tariff_international(s: str) -> str:
+    """:func:`tariff_key` of the digits after a ``+``."""
+    if not (s.isdigit() and s.isascii()):
+        return ""
+    if s[:2] == "84":
+        return "84" + s[3:] if s[2:3] == "0" else s
+    return "00" + s
+
+
+def _tariff_digits(s: str, home_area_code: str) -> str:
+    """:func:`tariff_key` of plain ASCII digits (national, ``00`` international, service, local)."""
     c = s[0]
     if c == "0":
         if s[1:2] == "0":
