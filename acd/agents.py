@@ -31,7 +31,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,12 +38,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from acd.agent_state import AgentBook, AgentState, Transition
 from acd.agent_store import AgentStore, MemoryAgentStore
 from acd.aging import ActionFn, QueueAger
-from acd.models import AgentStateLog
+from acd.state_log import StateLogWriter
 from core.ami import AmiEvent, AmiResponse
 from core.bus import BusEvent, EventBus
 from core.calls import agent_from_member
 from core.config import AgentConfig, Settings
-from core.db import unit_of_work
 from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
 
 log = logging.getLogger(__name__)
@@ -73,10 +71,6 @@ class InvalidPauseReason(TongdaiError):
 MAX_CLOCK_SKEW = 60.0
 
 
-def _ts(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
 class AgentStateService:
     """Log agents in and out, pause and unpause them, and mirror their state (module docstring)."""
 
@@ -102,8 +96,7 @@ class AgentStateService:
         self._ready = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
-        self._log_queue: asyncio.Queue[AgentStateLog] = asyncio.Queue(maxsize=100_000)
-        self._writer: asyncio.Task[None] | None = None
+        self._state_log: StateLogWriter | None = None  # agent_state_log, once there is a database
         self._sync_lock = asyncio.Lock()
         self._changed = asyncio.Condition()  # notified after each batch of published transitions
         # Transitions in the order the book made them, published by one drainer at a time: a wrap-up
@@ -124,11 +117,12 @@ class AgentStateService:
             self._sessions = sessions
         if store is not None:
             self.store = store
+        if self._sessions is not None:  # first: the periods the first transitions end are logged too
+            self._state_log = StateLogWriter(self._sessions)
+            self._state_log.start()
         now = self._now()
         for a in self.settings.agents:
             await self._publish(self.book.ensure(a.id, now))
-        if self._sessions is not None:
-            self._writer = asyncio.create_task(self._write_logs(), name="acd-agent-state-log")
 
     def bind(self, action: ActionFn | None, wait_booted: Callable[[float], Any] | None = None) -> None:
         """Give the service the AMI action sender (``AmiClient.action``) and FullyBooted waiter."""
@@ -144,13 +138,9 @@ class AgentStateService:
         for t in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._log_queue.join(), 5)
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        if self._state_log is not None:
+            await self._state_log.stop()
+            self._state_log = None
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Resolve once the first post-connect sync (auto-login included) has completed."""
@@ -409,21 +399,8 @@ class AgentStateService:
             if not t.status_changed:
                 continue
             prev = t.previous
-            if prev is not None and self._sessions is not None:
-                row = AgentStateLog(
-                    agent=prev.agent_id,
-                    status=prev.status,
-                    reason=prev.reason,
-                    started=_ts(prev.since),
-                    ended=_ts(cur.since),
-                    seconds=max(0.0, cur.since - prev.since),
-                )
-                try:
-                    self._log_queue.put_nowait(row)
-                except asyncio.QueueFull:
-                    log.error(
-                        "agent state log queue full; a %s period of %s is lost", prev.status, prev.agent_id
-                    )
+            if prev is not None and self._state_log is not None:
+                self._state_log.period_ended(prev, cur)
             timer = self._wrap_timers.pop(cur.agent_id, None)
             if timer is not None:
                 timer.cancel()
@@ -452,19 +429,3 @@ class AgentStateService:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("%s failed: %s", task.get_name(), task.exception())
-
-    async def _write_logs(self) -> None:
-        assert self._sessions is not None
-        while True:
-            row = await self._log_queue.get()
-            rows = [row]
-            while not self._log_queue.empty() and len(rows) < 500:
-                rows.append(self._log_queue.get_nowait())
-            try:
-                async with unit_of_work(self._sessions) as s:
-                    s.add_all(rows)
-            except Exception:
-                log.exception("agent state log: %d rows not written", len(rows))
-            finally:
-                for _ in rows:
-                    self._log_queue.task_done()

@@ -23,8 +23,8 @@ from core.config import AgentConfig, Settings
 from core.errors import Conflict, NotFound
 from core.identity import SUPERVISOR_ROLES, Who
 from core.models import CallRecord
+from core.phone import InvalidNumber, dial_digits
 from core.protocol_safety import check_line_value
-from crm_bridge.phone import InvalidNumber, normalize_vn
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,9 @@ def national_digits(number: str) -> str:
     """A Vietnamese number as the digits to dial (``0912345678``); raises BadRequest for anything else."""
     check_line_value(number, "number")
     try:
-        e164 = normalize_vn(number)
+        return dial_digits(number)
     except InvalidNumber as err:
         raise BadRequest(f"not a Vietnamese phone number: {number!r}") from err
-    digits = "0" + e164.removeprefix("+84")
-    if not digits.isdigit():
-        raise BadRequest(f"not a dialable number: {number!r}")
-    return digits
 
 
 def channel_prefix(agent: AgentConfig) -> str:

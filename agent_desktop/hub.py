@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.audit import Audit
 from core.bus import BusEvent, EventBus
 
 log = logging.getLogger(__name__)
 
 ProfileLookup = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
-AuditWriter = Callable[[str, str, str, str], Awaitable[None]]
 
 
 class Socket(Protocol):
@@ -43,7 +43,7 @@ class _Conn:
 
 
 class PopHub:
-    def __init__(self, lookup: ProfileLookup, audit: AuditWriter) -> None:
+    def __init__(self, lookup: ProfileLookup, audit: Audit) -> None:
         self._lookup = lookup
         self._audit = audit
         self._conns: dict[str, set[_Conn]] = defaultdict(set)

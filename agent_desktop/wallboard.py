@@ -27,13 +27,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from core.bus import BusEvent, EventBus
+from core.vietnam import VN_TZ
 
 log = logging.getLogger(__name__)
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFINITIONS = {
     "sl": "answered within target / (answered + abandoned)",
     "asa": "mean wait of answered calls (queue entry to answer), seconds",
@@ -43,11 +42,11 @@ DEFINITIONS = {
 
 
 def local_day(ts: float) -> date:
-    return datetime.fromtimestamp(ts, VN).date()
+    return datetime.fromtimestamp(ts, VN_TZ).date()
 
 
 def day_start(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=VN).timestamp()
+    return datetime(day.year, day.month, day.day, tzinfo=VN_TZ).timestamp()
 
 
 @dataclass
@@ -137,7 +136,7 @@ class Tally:
         self.by_queue.setdefault(c.queue, Figures(sl_target=q)).add(c, now)
         tier = c.tier or "standard"
         self.by_tier.setdefault(tier, Figures(sl_target=self.tier_sl.get(tier, q))).add(c, now)
-        t = datetime.fromtimestamp(c.queued_at, VN)
+        t = datetime.fromtimestamp(c.queued_at, VN_TZ)
         slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
         self.halves.setdefault(slot, Figures(sl_target=q)).add(c, now)
 

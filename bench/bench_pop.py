@@ -125,8 +125,8 @@ async def main(args: argparse.Namespace) -> None:
     assert (await browsers.stdout.readline()).strip() == b"ready"
     login_s = time.perf_counter() - t_login
     t = bridge.tracker
-    directory = bridge.directory
-    assert directory is not None
+    directory, pop_profiles = bridge.directory, bridge.pop_profiles
+    assert directory is not None and pop_profiles is not None
     total = int(args.rate * args.seconds)
     start = time.perf_counter()
 
@@ -147,8 +147,10 @@ async def main(args: argparse.Namespace) -> None:
             )
         )
         customer = customers[i % len(customers)]
-        if args.prefetch:  # the IVR's lookup while the caller keys the menu, seconds before the ring
-            await directory.by_customer_id(customer)
+        if args.prefetch:  # the IVR's one fetch while the caller keys the menu, seconds before the ring
+            profile = await directory.by_customer_id(customer)
+            if profile is not None:
+                pop_profiles.remember(cid, profile)  # handed to the pop, as IvrRoute does
         t.annotate(cid, customer_id=customer, acd_tier="standard", queue="mobile")
         await t.handle(AmiEvent("QueueCallerJoin", {"Linkedid": cid, "Queue": "mobile"}))
         sent[cid] = time.monotonic()  # the AgentCalled event is "received" now (clock shared by processes)

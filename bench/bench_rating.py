@@ -21,8 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from billing.rating import VN_TZ, CallToRate, Direction, Rater
+from billing.rating import CallToRate, Direction, Rater
 from billing.tariffs import BillingConfig
+from core.vietnam import VN_TZ
 
 MOBILE = ["086", "096", "097", "098", "032", "035", "039", "088", "091", "094", "083", "089", "090",
           "093", "070", "077", "092", "056", "099", "059"]  # fmt: skip

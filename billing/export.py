@@ -25,7 +25,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, TextIO
 
-from billing.rating import VN_TZ, RatedLine
+from billing.rating import RatedLine
+from core.vietnam import VN_TZ
 
 __all__ = [
     "RATED_COLUMNS",

@@ -7,7 +7,7 @@ Rules, in the order they are applied:
 
 1. **Plan.** ``call.account`` (or, when empty, the caller for outbound/internal calls and the dialled
    number for inbound calls) is looked up in ``billing.accounts``; otherwise ``default_plan``.
-2. **Destination.** The dialled number is normalised (:func:`normalise_number`) and the longest matching
+2. **Destination.** The dialled number is normalised (:func:`core.phone.tariff_key`) and the longest matching
    prefix of the plan wins. Outbound calls are rated by that destination. Inbound calls are rated only
    when the destination says ``inbound: true`` (toll-free 1800, premium 1900); any other inbound call
    and every internal call is a free line (destination ``inbound`` / ``internal``, charged to nobody).
@@ -40,24 +40,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from core.errors import TongdaiError
+from core.phone import tariff_key, tariff_prefix
+from core.vietnam import VN_OFFSET_SECONDS, VN_TZ
 
 if TYPE_CHECKING:
     from billing.tariffs import BillingConfig, Destination, TariffPlan
 
 __all__ = [
-    "VN_TZ",
     "CallToRate",
     "Direction",
     "RatedLine",
     "Rater",
     "Tariff",
     "UnratableCall",
-    "normalise_number",
 ]
 
 Direction = Literal["inbound", "outbound", "internal"]
@@ -65,13 +65,10 @@ _DIRECTIONS = frozenset({"inbound", "outbound", "internal"})
 
 # Việt Nam has kept UTC+7 without daylight saving since 1975, so a fixed offset is exact for every CDR
 # and lets the hot path turn a timestamp into a local second-of-day with integer arithmetic.
-VN_OFFSET_SECONDS = 7 * 3600
-VN_TZ = timezone(timedelta(seconds=VN_OFFSET_SECONDS), "ICT")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 # amount = round_half_up(billed_s × milli-VND/min × percent / _DEN): 60 s/min × 1000 milli × 100 %.
 _DEN = 60 * 1000 * 100
-_SEPARATORS = str.maketrans("", "", " .-()\u00a0")
 
 
 class UnratableCall(TongdaiError):
@@ -292,44 +289,6 @@ class RatedLine(NamedTuple):
         )
 
 
-def normalise_number(dialled: str, home_area_code: str = "") -> str:
-    """The dialled string in rating's canonical form, or ``""`` when it is not a number.
-
-    ``0xx…`` → ``84xx…``; ``+84…``/``0084…``/``84…`` (11+ digits) → ``84…`` (a trunk 0 after 84 is
-    dropped); ``+cc…``/``00cc…`` → ``00cc…``; service and short numbers ``1800…``, ``1900…``, ``113``
-    → ``841800…``; 7-8 digits without an area code → local number of ``home_area_code``.
-    Separators (space . - ( )) are ignored. Kept local on purpose: rating must not depend on the CRM's
-    E.164 normaliser, and it needs the ``00`` form to tell abroad from home by prefix alone.
-    """
-    s = dialled
-    if not (s.isdigit() and s.isascii()):
-        s = s.strip().translate(_SEPARATORS)
-        if s[:1] == "+":
-            s = s[1:]
-            if not (s.isdigit() and s.isascii()):
-                return ""
-            if s[:2] == "84":
-                return "84" + s[3:] if s[2:3] == "0" else s
-            return "00" + s
-        if not (s.isdigit() and s.isascii()):
-            return ""
-    c = s[0]
-    if c == "0":
-        if s[1:2] == "0":
-            if s[2:4] == "84":
-                return "84" + s[5:] if s[4:5] == "0" else s[2:]
-            return s
-        return "84" + s[1:]
-    if c == "1":
-        return "84" + s
-    n = len(s)
-    if s[:2] == "84" and n >= 11:
-        return "84" + s[3:] if s[2:3] == "0" else s
-    if home_area_code and 7 <= n <= 8:
-        return "84" + home_area_code + s
-    return ""
-
-
 class _Plan:
     """A tariff plan compiled for the hot path."""
 
@@ -376,12 +335,10 @@ class _Plan:
                 pcts if dest.discounts else tuple(100 for _ in pcts),
             )  # fmt: skip
 
-        from billing.tariffs import canonical_prefix  # runtime import: tariffs is config, not hot path
-
         self.table: dict[str, Tariff] = {}
         for name, dest in plan.destinations.items():
             for raw in dest.prefixes:
-                key = canonical_prefix(raw)
+                key = tariff_prefix(raw)
                 self.table[key] = entry(name, dest, key)
         # Longest first, for the general lookup: one dict probe per distinct prefix length.
         self.lengths = tuple(sorted({len(k) for k in self.table}, reverse=True))
@@ -441,11 +398,11 @@ class Rater:
         callee = call.callee
         account = call.account or (callee if direction == "inbound" else call.caller)
         plan = self._accounts.get(account, self._default) if self._accounts else self._default
-        # Inline fast path of normalise_number for the commonest form, national "0xx…" digits.
+        # Inline fast path of tariff_key for the commonest form, national "0xx…" digits.
         if callee.isdigit() and callee.isascii() and callee[0] == "0" and callee[1:2] != "0":
             number = "84" + callee[1:]
         else:
-            number = normalise_number(callee, self._home)
+            number = tariff_key(callee, self._home)
         entry = plan.stem.get(number[:4])
         if entry is None and number:
             get = plan.table.get

@@ -37,6 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.holiday_calendar import statutory_days_off, supported_country
+from core.phone import tariff_prefix
 
 __all__ = [
     "RESERVED_BANDS",
@@ -46,7 +47,6 @@ __all__ = [
     "Destination",
     "TariffPlan",
     "TimeBand",
-    "canonical_prefix",
     "default_plans",
 ]
 
@@ -57,40 +57,7 @@ RESERVED_DESTINATIONS = frozenset({"inbound", "internal", "unmatched"})
 RESERVED_BANDS = frozenset({"peak", "holiday"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_SEPARATORS = str.maketrans("", "", " .-()\u00a0")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
-
-
-def canonical_prefix(raw: str) -> str:
-    """Map a prefix as dialled (``096``, ``+8496``, ``0086``, ``1800``) to the canonical key space.
-
-    Vietnamese ranges become ``84`` + national significant number, foreign ones ``00`` + country code.
-    Raises ``ValueError`` with a hint when the form is not recognised.
-    """
-    s = raw.strip().translate(_SEPARATORS)
-    if s.startswith("+"):
-        rest, intl = s[1:], True
-    elif s.startswith("00"):
-        rest, intl = s[2:], True
-    elif s.startswith("0"):
-        rest, intl = "84" + s[1:], False
-    elif s.startswith("1"):
-        rest, intl = "84" + s, False  # national service numbers: 1800, 1900, 113…
-    elif s.startswith("84"):
-        rest, intl = s, False
-    else:
-        raise ValueError(
-            f"prefix {raw!r} is not in a dialled form: write e.g. '096', '+8496', '8496', '028', "
-            "'00' (all international), '0086', '1800', '1900'"
-        )
-    if rest and not (rest.isascii() and rest.isdigit()):
-        raise ValueError(f"prefix {raw!r} must contain only digits (after an optional '+')")
-    if rest.startswith("84"):
-        # A trunk 0 written after the country code ("+84 (0) 96") is not part of the number.
-        return "84" + rest[3:] if rest[2:3] == "0" else rest
-    if not intl:  # pragma: no cover - every national form starts with 84 by construction
-        raise ValueError(f"prefix {raw!r} is not recognised")
-    return "00" + rest
 
 
 def _reject_yaml_number(value: Any, what: str, example: str) -> Any:
@@ -143,7 +110,7 @@ class Destination(_Model):
     @classmethod
     def _prefix_forms(cls, v: list[str]) -> list[str]:
         for p in v:
-            canonical_prefix(p)
+            tariff_prefix(p)
         return v
 
     @field_validator("rate_per_minute")
@@ -283,7 +250,7 @@ class TariffPlan(_Model):
             if name in RESERVED_DESTINATIONS:
                 problems.append(f"destinations.{name}: the name {name!r} is reserved for unrated lines")
             for raw in dest.prefixes:
-                key = canonical_prefix(raw)
+                key = tariff_prefix(raw)
                 if key in owner:
                     other, other_raw = owner[key]
                     problems.append(

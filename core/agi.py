@@ -29,9 +29,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import parse_qsl, urlsplit
 
 from core.errors import AgiError, AgiHangup
+from core.phone import CallerNumber, caller_number
 from core.protocol_safety import check_line_value
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,11 @@ class AgiRequest:
     @property
     def caller_number(self) -> str:
         return self.env.get("callerid", "")
+
+    @cached_property
+    def caller(self) -> CallerNumber:
+        """The caller's number, normalised once here at the edge (national and E.164 forms)."""
+        return caller_number(self.env.get("callerid"))
 
     @property
     def caller_name(self) -> str:

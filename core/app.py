@@ -40,6 +40,7 @@ from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.component import CrmComponent
 from crm_bridge.component import build as build_crm
 from crm_bridge.directory import CustomerDirectory
+from crm_bridge.pop_profile import PopProfiles
 from ivr.agi_route import IvrRoute
 from ivr.callback_ami import AmiDialer
 from ivr.callback_dialler import CallbackDialler, ReadyAgent
@@ -70,6 +71,7 @@ class Bridge:
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
         self.hub: PopHub | None = None
+        self.pop_profiles: PopProfiles | None = None
         self.ivr_metrics = IvrMetrics()
         self.ivr: IvrRoute | None = None
         self.callbacks: CallbackStore | None = None
@@ -111,7 +113,11 @@ class Bridge:
         await self.cdrs.reconcile_csv(s.cdr.csv_path)
         self.recordings = RecordingService(self.sessions, s.recordings)
         self.recordings.attach(self.bus)
-        self.hub = PopHub(self._profile_for_call, self._audit)
+        self.pop_profiles = PopProfiles(
+            self.crm.directory, self.crm.profiles, external_crm=self.crm.external is not None
+        )
+        self.pop_profiles.attach(self.bus)
+        self.hub = PopHub(self.pop_profiles.for_call, self._audit)
         self.hub.attach(self.bus)
         await self.agents.start(
             self.sessions, RedisAgentStore(self._redis) if self._redis is not None else MemoryAgentStore()
@@ -137,6 +143,7 @@ class Bridge:
             self.policy,
             callbacks=self.callbacks,
             metrics=self.ivr_metrics,
+            pop_profiles=self.pop_profiles,
         )
         self.ivr.register(self.agi)
         await self.agi.start()
@@ -241,25 +248,14 @@ class Bridge:
         self.bus.subscribe("callback.requested", wake, name="callback-dialler-requests")
         await self.dialler.start()
 
-    async def _profile_for_call(self, call: dict[str, Any]) -> dict[str, Any] | None:
-        assert self.crm is not None
-        cid, number = call.get("customer_id"), call.get("caller_number")
-        # By number through the ProfileService when that can add something: the operator's CRM (under
-        # its hard timeout; stale-marked when late) or an unidentified caller. A customer keyed in the
-        # IVR from another phone keeps the verified ID.
-        if number and (not cid or self.crm.external is not None):
-            profile = await self.crm.profiles.by_number(number)
-            if profile is not None and (not cid or profile.customer_id == cid):
-                return profile.to_json()
-        found = await self.crm.directory.by_customer_id(cid) if cid else None
-        return found.to_json() if found is not None else None
-
     async def _ami_action(self, name: str, fields: dict[str, str]) -> Any:
         if self.ami is None:
             raise AmiNotConnected("no AMI connection")
         return await self.ami.action(name, fields)
 
-    async def _audit(self, actor: str, action: str, subject_type: str, subject_id: str) -> None:
+    async def _audit(
+        self, actor: str, action: str, subject_type: str, subject_id: str, detail: str = ""
+    ) -> None:
         assert self.sessions is not None
         async with unit_of_work(self.sessions) as s:
             s.add(
@@ -269,6 +265,7 @@ class Bridge:
                     action=action,
                     subject_type=subject_type,
                     subject_id=subject_id,
+                    detail=detail,
                 )
             )
 

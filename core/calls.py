@@ -20,6 +20,7 @@ from typing import Any
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, EventBus
+from core.phone import try_e164
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ _AGENT_IFACE = re.compile(r"^(?:Local/|PJSIP/|SIP/)?(\d{3,6})(?:@|$|-)")
 def _known(v: str) -> str:
     """Asterisk spells an absent caller ID "<unknown>"."""
     return "" if v in ("<unknown>", "unknown") else v
+
+
+def _set_caller(call: Call, number: str) -> None:
+    call.caller_number = number
+    call.caller_e164 = (try_e164(number) or "") if number else ""
 
 
 def agent_from_member(member_name: str, interface: str) -> str:
@@ -43,7 +49,8 @@ def agent_from_member(member_name: str, interface: str) -> str:
 class Call:
     call_id: str  # the Linkedid: with systemname set it is unique across Asterisk nodes
     started_at: float
-    caller_number: str = ""
+    caller_number: str = ""  # as the network sent it (display, records)
+    caller_e164: str = ""  # normalised once, when the number arrives (lookups, the pop)
     caller_name: str = ""
     dialled: str = ""
     channels: set[str] = field(default_factory=set)
@@ -138,7 +145,7 @@ class CallTracker:
         call.channels.add(uid)
         if ev.get("Context") == self._hotline_context and not call.dialled:
             call.dialled = ev.get("Exten")
-            call.caller_number = _known(ev.get("CallerIDNum"))
+            _set_caller(call, _known(ev.get("CallerIDNum")))
             call.caller_name = _known(ev.get("CallerIDName"))
         if new:
             self._emit("started", call)
@@ -177,7 +184,7 @@ class CallTracker:
         # (The event's "Priority" header is the dialplan step, not the queue priority: the IVR
         # annotates the queue priority it chose.)
         if not call.caller_number:
-            call.caller_number = _known(ev.get("CallerIDNum"))
+            _set_caller(call, _known(ev.get("CallerIDNum")))
         self._emit("queued", call, position=ev.get("Position"))
 
     def _agent_called(self, ev: AmiEvent) -> None:

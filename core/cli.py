@@ -292,6 +292,7 @@ def cmd_crm_import(args: argparse.Namespace) -> int:
                 points=args.points,
                 progress=progress,
                 cache=crm.cache,
+                id_format=s.crm.customer_id.format(),
             )
         finally:
             if redis is not None:

@@ -53,7 +53,11 @@ def build(
             negative_ttl_seconds=config.cache.negative_ttl_seconds,
         )
     directory = CustomerDirectory(
-        sessions, config.tiers, cache, recent_interactions=config.recent_interactions
+        sessions,
+        config.tiers,
+        cache,
+        recent_interactions=config.recent_interactions,
+        id_format=config.customer_id.format(),
     )
     external = None
     if config.external.enabled and config.external.base_url is not None:

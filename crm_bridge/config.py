@@ -6,9 +6,12 @@ policy (thresholds in VND per month, before VAT). See :mod:`crm_bridge.tiering` 
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from core.customer_id import DEFAULT_PATTERN, CustomerIdFormat, KeypadPrefix
 
 Tier = Literal["large", "sme", "other", "standard"]
 CareCard = Literal["red", "yellow", "green", "none"]
@@ -98,6 +101,47 @@ class ExternalCrmConfig(BaseModel):
         return self
 
 
+class KeypadPrefixConfig(BaseModel):
+    """One way a caller keys an ID: the letters ``prefix`` are implied, the digits keyed (``1#``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = Field(pattern=r"^[A-Z]{1,8}$")
+    digits: int = Field(ge=1, le=20)  # keys are zero-padded to this many digits
+
+
+class CustomerIdConfig(BaseModel):
+    """``crm.customer_id``: what customer IDs look like (see :mod:`core.customer_id`).
+
+    ``pattern`` is a regular expression an ID must match in full, after upper-casing: the importer
+    refuses others, desktop and API search treat text that matches it as an ID. ``keypad`` lists how a
+    caller keys an ID on the phone: digits only, the prefix implied, each entry tried in order.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str = DEFAULT_PATTERN
+    keypad: tuple[KeypadPrefixConfig, ...] = (KeypadPrefixConfig(prefix="KH", digits=10),)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as err:
+            raise ValueError(f"not a regular expression: {err}") from err
+        return v
+
+    @model_validator(mode="after")
+    def _keypad_fits(self) -> CustomerIdConfig:
+        self.format()  # raises ValueError when a keypad prefix makes IDs the pattern refuses
+        return self
+
+    def format(self) -> CustomerIdFormat:
+        """The rule every package applies."""
+        return CustomerIdFormat(self.pattern, tuple(KeypadPrefix(k.prefix, k.digits) for k in self.keypad))
+
+
 class CrmConfig(BaseModel):
     """config.yaml section ``crm:``."""
 
@@ -107,3 +151,4 @@ class CrmConfig(BaseModel):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     external: ExternalCrmConfig = Field(default_factory=ExternalCrmConfig)
     recent_interactions: int = Field(5, ge=0, le=100)
+    customer_id: CustomerIdConfig = Field(default_factory=CustomerIdConfig)

@@ -13,14 +13,16 @@ owner's services across every number and account it holds.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
-from sqlalchemy import ScalarSelect, Select, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.customer_id import CustomerIdFormat
 from core.errors import NotFound
+from core.phone import to_e164, try_e164
+from core.vietnam import today_vn
 from crm_bridge.cache import KeyKind, ProfileCacheLike
 from crm_bridge.config import TierRules
 from crm_bridge.models import (
@@ -28,45 +30,23 @@ from crm_bridge.models import (
     SUBSCRIPTION_STATUSES,
     ContactNumber,
     Customer,
-    CustomerWord,
     Interaction,
-    MonthlyRevenue,
     PointsLedger,
     Subscription,
 )
 from crm_bridge.name_index import replace_words
-from crm_bridge.phone import normalize_vn, try_normalize_vn
+from crm_bridge.name_search import search_names
 from crm_bridge.profile import (
-    ConsentView,
     CustomerProfile,
     CustomerSummary,
     InteractionView,
-    ServiceView,
-    mask_id_number,
 )
-from crm_bridge.textfold import fold, words_of
-from crm_bridge.tiering import LineRevenue, care_card_for, decide_tier, loyalty_rank, window_months
+from crm_bridge.profile_reader import ProfileReader, interaction_view
+from crm_bridge.textfold import fold
 
-__all__ = ["VN_TZ", "CustomerDirectory", "today_vn"]
+__all__ = ["CustomerDirectory"]
 
 log = logging.getLogger(__name__)
-
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
-_CUSTOMER_ID = re.compile(r"^KH\d{6,14}$", re.IGNORECASE)
-# Byte order puts U+10FFFF after every other character (UTF-8 on PostgreSQL "C", memcmp on SQLite).
-_PREFIX_END = "\U0010ffff"
-# Counting a query word's prefix range stops at these caps: enough to tell a rare word from a common one.
-_FIRST_CAP, _LAST_CAP = 1_000, 20_000
-
-
-def today_vn() -> date:
-    """Today's date in Vietnam: months of the tier window turn at local midnight."""
-    return datetime.now(VN_TZ).date()
-
-
-def _interaction_view(row: Interaction) -> InteractionView:
-    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)  # SQLite returns naive datetimes
-    return InteractionView(row.id, row.kind, at, row.agent_id, row.call_id, row.summary, row.disposition)
 
 
 class CustomerDirectory:
@@ -80,21 +60,30 @@ class CustomerDirectory:
         *,
         recent_interactions: int = 5,
         today: Callable[[], date] = today_vn,
+        id_format: CustomerIdFormat | None = None,
     ) -> None:
+        """``id_format``: the configured customer-ID rule (``crm.customer_id``): search text that
+        matches it is looked up as an ID."""
         self.sessions = sessions
+        self.id_format = id_format or CustomerIdFormat()
         self.rules = rules or TierRules()
         self.cache = cache
         self.recent_limit = recent_interactions
         self.today = today
+        self._reader = ProfileReader(self.rules, today, recent_interactions)
 
     # ---- lookups -------------------------------------------------------------------------------
 
     async def by_number(self, number: str) -> CustomerProfile | None:
         """The profile of the owner holding ``number`` (any format); None if unknown or not a number."""
-        e164 = try_normalize_vn(number)
+        e164 = try_e164(number)
         if e164 is None:
             log.debug("lookup of unusable number %r", number)
             return None
+        return await self._by_key("n", e164)
+
+    async def by_e164(self, e164: str) -> CustomerProfile | None:
+        """Like :meth:`by_number` for a number already in E.164 (normalised where the call came in)."""
         return await self._by_key("n", e164)
 
     async def by_account(self, account: str) -> CustomerProfile | None:
@@ -111,7 +100,7 @@ class CustomerDirectory:
             if cached is not None:
                 return cached
         async with self.sessions() as session:
-            profile = await self._load_profile(session, customer_id)
+            profile = await self._reader.by_customer_id(session, customer_id)
         if profile is not None and self.cache is not None:
             await self.cache.put(profile)
         return profile
@@ -130,8 +119,8 @@ class CustomerDirectory:
             if hit.hit:
                 return hit.profile
         async with self.sessions() as session:
-            found = await self._owner(session, kind, key)
-            profile = await self._build(session, found[0], found[1]) if found else None
+            found = await self._reader.owner(session, kind, key)
+            profile = await self._reader.build(session, found[0], found[1]) if found else None
         if self.cache is not None:
             if profile is None:
                 await self.cache.put_unknown(kind, key)
@@ -139,139 +128,6 @@ class CustomerDirectory:
                 extra = [key] if found and found[2] else []
                 await self.cache.put(profile, extra_numbers=extra)
         return profile
-
-    @staticmethod
-    def _with_points() -> Select[Customer, int]:
-        points = (
-            select(func.coalesce(func.sum(PointsLedger.delta), 0))
-            .where(PointsLedger.customer_id == Customer.customer_id)
-            .scalar_subquery()
-        )
-        return select(Customer, points)
-
-    async def _owner(
-        self, session: AsyncSession, kind: KeyKind, key: str
-    ) -> tuple[Customer, int, bool] | None:
-        """The owner (with its points balance) in one query; ``True`` third if found by contact number."""
-        column = Subscription.number_e164 if kind == "n" else Subscription.account
-        # Active before suspended; the most recent subscription if a number was ever held twice.
-        stmt = (
-            self._with_points()
-            .join(Subscription, Subscription.customer_id == Customer.customer_id)
-            .where(column == key, Subscription.status != "terminated")
-            .order_by(case((Subscription.status == "active", 0), else_=1), Subscription.started_on.desc())
-            .limit(1)
-        )
-        row = (await session.execute(stmt)).first()
-        if row is not None:
-            return row[0], int(row[1]), False
-        if kind != "n":
-            return None
-        stmt = (
-            self._with_points()
-            .join(ContactNumber, ContactNumber.customer_id == Customer.customer_id)
-            .where(ContactNumber.number_e164 == key)
-            .limit(1)
-        )
-        row = (await session.execute(stmt)).first()
-        return (row[0], int(row[1]), True) if row is not None else None
-
-    async def _load_profile(self, session: AsyncSession, customer_id: str) -> CustomerProfile | None:
-        row = (await session.execute(self._with_points().where(Customer.customer_id == customer_id))).first()
-        return await self._build(session, row[0], int(row[1])) if row is not None else None
-
-    async def _build(self, session: AsyncSession, customer: Customer, balance: int) -> CustomerProfile:
-        """The profile of ``customer``: its services with their bills, tier, recent interactions."""
-        customer_id = customer.customer_id
-        months = window_months(self.today(), self.rules.months)
-        sub_rows = (
-            await session.execute(
-                select(Subscription, MonthlyRevenue)
-                .outerjoin(
-                    MonthlyRevenue,
-                    (MonthlyRevenue.subscription_id == Subscription.id) & MonthlyRevenue.month.in_(months),
-                )
-                .where(Subscription.customer_id == customer_id)
-                .order_by(Subscription.started_on, Subscription.id)
-            )
-        ).all()
-        subs: dict[int, Subscription] = {}
-        bills: dict[int, dict[str, MonthlyRevenue]] = {}
-        for sub, rev in sub_rows:
-            subs.setdefault(sub.id, sub)
-            per_month = bills.setdefault(sub.id, {})
-            if rev is not None:
-                per_month[rev.month] = rev
-
-        lines: list[LineRevenue] = []
-        services: list[ServiceView] = []
-        debt = 0
-        for sid, sub in subs.items():
-            per_month = bills[sid]
-            charged = [per_month[m].charged_vnd if m in per_month else 0 for m in months]
-            voip = [per_month[m].other_carrier_voip_vnd if m in per_month else 0 for m in months]
-            # Debt as of the latest bill in the window (it already accumulates earlier months).
-            latest = next((per_month[m] for m in reversed(months) if m in per_month), None)
-            line_debt = latest.overdue_debt_vnd if latest is not None else 0
-            debt += line_debt
-            line = LineRevenue(sub.service, charged, voip, line_debt)
-            # A terminated line counts only if it was billed inside the window.
-            if sub.status != "terminated" or per_month:
-                lines.append(line)
-            services.append(
-                ServiceView(
-                    subscription_id=sub.id,
-                    service=sub.service,
-                    number=sub.number_e164,
-                    account=sub.account,
-                    package=sub.package,
-                    status=sub.status,
-                    started_on=sub.started_on,
-                    ended_on=sub.ended_on,
-                    monthly_revenue_vnd=line.net_total() // len(months),
-                )
-            )
-
-        decision = decide_tier(lines, self.rules)
-        interactions = (
-            await self._recent(session, customer_id, self.recent_limit) if self.recent_limit else []
-        )
-        consented_at = customer.consent_at
-        if consented_at is not None and consented_at.tzinfo is None:
-            consented_at = consented_at.replace(tzinfo=UTC)
-        return CustomerProfile(
-            customer_id=customer.customer_id,
-            name=customer.full_name,
-            kind=customer.kind,
-            tier=decision.tier,
-            tier_reason=decision,
-            care_card=care_card_for(decision.tier, self.rules, customer.care_card),
-            loyalty_rank=loyalty_rank(balance, self.rules),
-            points=balance,
-            overdue_debt_vnd=debt,
-            services=services,
-            recent_interactions=interactions,
-            consent=ConsentView(
-                customer.consent_marketing,
-                customer.consent_recording,
-                customer.consent_data_sharing,
-                consented_at,
-            ),
-            preferred_language=customer.preferred_language,
-            province=customer.province,
-            id_number_masked=mask_id_number(customer.id_number),
-            segment=customer.segment,
-        )
-
-    @staticmethod
-    async def _recent(session: AsyncSession, customer_id: str, limit: int) -> list[InteractionView]:
-        rows = await session.scalars(
-            select(Interaction)
-            .where(Interaction.customer_id == customer_id)
-            .order_by(Interaction.at.desc(), Interaction.id.desc())
-            .limit(limit)
-        )
-        return [_interaction_view(r) for r in rows]
 
     # ---- search --------------------------------------------------------------------------------
 
@@ -284,11 +140,11 @@ class CustomerDirectory:
         text = text.strip()
         if not text or limit <= 0:
             return []
-        if _CUSTOMER_ID.match(text):
+        if self.id_format.is_valid(text):
             profile = await self.by_customer_id(text)
             return [self._summary_of(profile)] if profile else []
         if any(ch.isdigit() for ch in text):
-            e164 = try_normalize_vn(text)
+            e164 = try_e164(text)
             if e164 is not None:
                 profile = await self._by_key("n", e164)
                 if profile is not None:
@@ -296,91 +152,8 @@ class CustomerDirectory:
         folded = fold(text)
         if not folded:
             return []
-        cols = (Customer.customer_id, Customer.full_name, Customer.kind, Customer.province, Customer.segment)
-        found: dict[str, CustomerSummary] = {}
         async with self.sessions() as session:
-            # 1) Prefix of the folded name: a range scan on the index.
-            rows = await session.execute(
-                select(*cols)
-                .where(Customer.name_search >= folded, Customer.name_search < folded + _PREFIX_END)
-                .order_by(Customer.name_search, Customer.customer_id)
-                .limit(limit)
-            )
-            for r in rows:
-                found[r[0]] = CustomerSummary(*r)
-            if len(found) < limit:
-                # 2) Every word as a word prefix anywhere in the name, through the word index.
-                await self._by_words(session, words_of(folded), limit, found)
-        return list(found.values())[:limit]
-
-    @staticmethod
-    async def _by_words(
-        session: AsyncSession, words: list[str], limit: int, found: dict[str, CustomerSummary]
-    ) -> None:
-        """Add to ``found`` (up to ``limit``) the customers having a word that starts with each of ``words``.
-
-        Reads the prefix range of the rarest word in ``crm_customer_words`` and checks the other words on
-        the folded name stored in the same row, so the cost is that one range, not the whole table.
-        """
-        driver = await CustomerDirectory._rarest(session, words)
-        col = CustomerWord.name_search
-        stmt = (
-            select(CustomerWord.customer_id)
-            .where(
-                CustomerWord.word >= driver,
-                CustomerWord.word < driver + _PREFIX_END,
-                *(or_(col.like(f"{w}%"), col.like(f"% {w}%")) for w in words if w != driver),
-            )
-            .order_by(CustomerWord.word, CustomerWord.customer_id)
-        )
-        want = limit - len(found)
-        fetch = limit + len(found)
-        while True:
-            # A customer shows up once per word starting with the driver ("ng" → nguyen, ngoc): fetch
-            # more if those repeats (or customers already found) leave fewer than wanted.
-            ids = list(await session.scalars(stmt.limit(fetch)))
-            new = [cid for cid in dict.fromkeys(ids) if cid not in found]
-            if len(new) >= want or len(ids) < fetch:
-                break
-            fetch *= 4
-        new = new[:want]
-        if not new:
-            return
-        cols = (Customer.customer_id, Customer.full_name, Customer.kind, Customer.province, Customer.segment)
-        rows = {
-            r[0]: CustomerSummary(*r)
-            for r in await session.execute(select(*cols).where(Customer.customer_id.in_(new)))
-        }
-        found.update((cid, rows[cid]) for cid in new if cid in rows)
-
-    @staticmethod
-    async def _rarest(session: AsyncSession, words: list[str]) -> str:
-        """The query word whose prefix range holds the fewest rows: it drives the search.
-
-        Counting a range costs its length, so counts stop at caps: first all words up to a small cap in
-        one query (a rare word, like the number of a company name, settles it; ties go to the longest);
-        if none is below it, one word at a time in query order (family name first), each capped at the
-        smallest count so far (if all reach the last cap, the first word drives).
-        """
-        if len(words) == 1:
-            return words[0]
-
-        def capped(w: str, cap: int) -> ScalarSelect[int]:
-            rows = select(CustomerWord.word).where(
-                CustomerWord.word >= w, CustomerWord.word < w + _PREFIX_END
-            )
-            return select(func.count()).select_from(rows.limit(cap).subquery()).scalar_subquery()
-
-        row = (await session.execute(select(*(capped(w, _FIRST_CAP) for w in words)))).one()
-        best = min(zip(row, (-len(w) for w in words), words, strict=True))
-        if best[0] < _FIRST_CAP:
-            return best[2]
-        least, rarest = _LAST_CAP, words[0]
-        for w in words:
-            n = await session.scalar(select(capped(w, least)))
-            if n is not None and n < least:
-                least, rarest = n, w
-        return rarest
+            return await search_names(session, folded, limit)
 
     @staticmethod
     def _summary_of(p: CustomerProfile) -> CustomerSummary:
@@ -390,7 +163,7 @@ class CustomerDirectory:
 
     async def recent_interactions(self, customer_id: str, limit: int = 20) -> list[InteractionView]:
         async with self.sessions() as session:
-            return await self._recent(session, customer_id, limit)
+            return await self._reader.recent(session, customer_id, limit)
 
     async def add_interaction(
         self,
@@ -421,7 +194,7 @@ class CustomerDirectory:
             await session.flush()
             keys = await self._keys_of(session, customer_id)
         await self._invalidate(customer_id, keys)
-        return _interaction_view(row)
+        return interaction_view(row)
 
     async def add_points(
         self, customer_id: str, delta: int, reason: str, *, at: datetime | None = None
@@ -491,7 +264,7 @@ class CustomerDirectory:
         """Give the owner a new service; returns the subscription ID."""
         e164 = None
         if number is not None:
-            e164 = normalize_vn(number)
+            e164 = to_e164(number)
         async with self.sessions() as session, session.begin():
             await self._require(session, customer_id)
             sub = Subscription(

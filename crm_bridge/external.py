@@ -24,9 +24,9 @@ from urllib.parse import quote
 import aiohttp
 
 from core.errors import ExternalServiceError
+from core.phone import try_e164
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import SEGMENTS
-from crm_bridge.phone import try_normalize_vn
 from crm_bridge.profile import CustomerProfile
 from crm_bridge.tiering import TierDecision
 
@@ -130,15 +130,18 @@ class ProfileService:
         self.external = external
 
     async def by_number(self, number: str) -> CustomerProfile | None:
-        e164 = try_normalize_vn(number)
-        if e164 is None:
-            return None
+        """The profile of whoever holds ``number`` (any format; None if it is not a number)."""
+        e164 = try_e164(number)
+        return await self.by_e164(e164) if e164 is not None else None
+
+    async def by_e164(self, e164: str) -> CustomerProfile | None:
+        """Like :meth:`by_number` for a number already in E.164 (normalised where the call came in)."""
         if self.external is None:
-            return await self.directory.by_number(e164)
+            return await self.directory.by_e164(e164)
         # Ask both at once: the total wait is max(local, timeout), not their sum.
         remote_task = asyncio.create_task(self.external.by_number(e164))
         try:
-            local = await self.directory.by_number(e164)
+            local = await self.directory.by_e164(e164)
         except BaseException:
             remote_task.cancel()
             raise

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from acd.policy import AcdPolicy
 from core.agi import AgiServer, AgiSession
@@ -22,9 +20,11 @@ from core.bus import BusEvent
 from core.calls import CallTracker
 from core.config import Settings
 from core.errors import AgiHangup
+from core.phone import CallerNumber, try_e164
+from core.vietnam import now_vn
 from crm_bridge.directory import CustomerDirectory
+from crm_bridge.pop_profile import PopProfiles
 from ivr.callbacks import CallbackStore
-from ivr.config import normalize_number
 from ivr.lookup import CallerLookup, Directory, ivr_directory
 from ivr.machine import (
     CallInfo,
@@ -46,7 +46,6 @@ from ivr.machine import (
 from ivr.metrics import IvrMetrics, last_node
 
 log = logging.getLogger(__name__)
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DIGITS = "0123456789*#"
 
 
@@ -60,19 +59,26 @@ class IvrRoute:
         *,
         callbacks: CallbackStore | None = None,
         metrics: IvrMetrics | None = None,
+        pop_profiles: PopProfiles | None = None,
     ) -> None:
         """``directory``: the CRM's (the IVR then reads its light facts from the same database) or any
-        IVR :class:`Directory`."""
+        IVR :class:`Directory`. ``pop_profiles``: where the full profile loaded for the pop is handed
+        over, so the pop does not fetch it again."""
         self.settings = settings
         self.tracker = tracker
-        # With a profile cache, an identified caller's full profile is loaded into it off the decision
-        # path, so the screen pop finds it there when the agent's phone rings.
+        # An identified caller's full profile is loaded once, off the decision path, while the caller
+        # is still in the menu: handed to the pop in this process, and put in the profile cache for
+        # the other nodes' desktops.
         self._warm: CustomerDirectory | None = None
+        self._pop_profiles = pop_profiles
         if isinstance(directory, CustomerDirectory):
-            self._warm = directory if directory.cache is not None else None
+            if directory.cache is not None or pop_profiles is not None:
+                self._warm = directory
             directory = ivr_directory(directory)
         self._warming: set[asyncio.Task[object]] = set()
-        self.lookup = CallerLookup(directory, settings.asterisk.agi.decision_budget)
+        self.lookup = CallerLookup(
+            directory, settings.asterisk.agi.decision_budget, settings.crm.customer_id.format()
+        )
         self.policy = policy
         self.callbacks = callbacks
         self.metrics = metrics or IvrMetrics()
@@ -84,11 +90,12 @@ class IvrRoute:
     async def handle(self, agi: AgiSession) -> None:
         self.sessions += 1
         req = agi.request
-        # Caller ID is untrusted network data: only a plausible phone number is ever looked up.
-        caller = normalize_number(req.caller_number)
+        # Caller ID is untrusted network data: only a plausible phone number is ever looked up. It was
+        # normalised once, at the FastAGI edge: the national form for the menu, E.164 for lookups.
+        caller, e164 = req.caller.national, req.caller.e164
         name = req.caller_name  # display-safe: a name with newlines arrives as one line of text
         # The lookup runs while Asterisk answers the linkedid question (a round trip on a real link).
-        pending = asyncio.ensure_future(self.lookup.by_caller(caller)) if caller else None
+        pending = asyncio.ensure_future(self.lookup.by_caller(e164)) if e164 else None
         try:
             call_id = await agi.get_variable("CHANNEL(linkedid)") or req.uniqueid
         except BaseException:
@@ -100,16 +107,16 @@ class IvrRoute:
         if pending is not None:
             by_number = await pending
             profile = by_number[0]
-            self._warm_profile(profile)
+            self._warm_profile(call_id, profile)
         info = CallInfo(
             caller=caller,
             caller_name=name or None,
             dialled=req.env.get("dnid") or req.env.get("extension", ""),
-            now=datetime.now(VN_TZ),
+            now=now_vn(),
             customer=profile,
         )
         ivr = IvrSession(self.settings.ivr, info)
-        self._annotate(call_id, ivr, profile, caller, name)
+        self._annotate(call_id, ivr, profile, req.caller, name)
         decided: Step | None = None
         try:
             step = ivr.start()
@@ -129,15 +136,20 @@ class IvrRoute:
             ivr.on_hangup()
             raise
         finally:
-            self._annotate(call_id, ivr, profile, caller, name)
+            self._annotate(call_id, ivr, profile, req.caller, name)
             self._finished(call_id, ivr)
 
-    def _warm_profile(self, facts: CustomerFacts | None) -> None:
+    def _warm_profile(self, call_id: str, facts: CustomerFacts | None) -> None:
         if self._warm is None or facts is None:
             return
-        task = asyncio.ensure_future(self._warm.by_customer_id(facts.customer_id))
+        task = asyncio.ensure_future(self._load_for_pop(self._warm, call_id, facts.customer_id))
         self._warming.add(task)
         task.add_done_callback(self._warmed)
+
+    async def _load_for_pop(self, directory: CustomerDirectory, call_id: str, customer_id: str) -> None:
+        profile = await directory.by_customer_id(customer_id)  # fills the cache on the way
+        if profile is not None and self._pop_profiles is not None:
+            self._pop_profiles.remember(call_id, profile)
 
     def _warmed(self, task: asyncio.Task[object]) -> None:
         self._warming.discard(task)
@@ -170,10 +182,10 @@ class IvrRoute:
             return Digits(await self._collect(agi, step)), None
         if isinstance(step, LookupCustomer):
             if step.by == "number":
-                profile, failed = await self.lookup.by_caller(step.value)
+                profile, failed = await self.lookup.by_caller(try_e164(step.value))
             else:
                 profile, failed = await self.lookup.by_keys(step.value)
-                self._warm_profile(profile)
+                self._warm_profile(call_id, profile)
             return LookupResult(profile, failed), profile
         if isinstance(step, RequestCallback):
             customer_id = ivr.customer.customer_id if ivr.customer else None
@@ -255,7 +267,7 @@ class IvrRoute:
         call_id: str,
         ivr: IvrSession,
         profile: CustomerFacts | None,
-        caller: str | None,
+        caller: CallerNumber,
         name: str = "",
     ) -> None:
         summary: dict[str, Any] = ivr.summary()
@@ -266,8 +278,9 @@ class IvrRoute:
             "language": summary["language"],
             "choice": summary.get("queue") or "",
         }
-        if caller:
-            fields["caller_number"] = caller
+        if caller.national:
+            fields["caller_number"] = caller.national
+            fields["caller_e164"] = caller.e164 or ""
         if name:
             fields["caller_name"] = name
         if profile is not None:

@@ -25,6 +25,7 @@ from typing import Any
 from core.ami import AmiEvent, AmiResponse
 from core.calls import CallTracker
 from core.errors import AmiActionFailed, AmiNotConnected, AmiTimeout
+from core.phone import try_e164
 from core.protocol_safety import check_line_value
 from ivr.callback_config import CallbackDiallerConfig
 from ivr.callback_dialler import DialJob, DialNotPlaced, DialResult
@@ -165,6 +166,7 @@ class AmiDialer:
                 j = d.job
                 fields: dict[str, Any] = {
                     "caller_number": j.number,
+                    "caller_e164": try_e164(j.number) or "",  # normalised once, as for an IVR caller
                     "acd_tier": j.acd_tier,
                     "priority": j.priority,
                     "queue": j.queue,

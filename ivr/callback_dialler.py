@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from core.audit import Audit
 from core.errors import Conflict, TongdaiError
 from ivr.callback_config import CallbackDiallerConfig
 from ivr.callbacks import CallbackStore, CallbackView
@@ -33,7 +34,6 @@ from ivr.hours import is_open
 
 log = logging.getLogger(__name__)
 
-Audit = Callable[[str, str, str, str], Awaitable[None]]
 # How long a dial may hold its agent slot after the customer answered, waiting to reach an agent.
 SETTLE_SECONDS = 60.0
 

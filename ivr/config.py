@@ -16,10 +16,10 @@ reported at its own dotted path so the config loader can print the line:
 
 from __future__ import annotations
 
-import re
+import copy
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from core.phone import caller_national
 from ivr.hours import BusinessHours
 
 Lang = Literal["vi", "en"]
@@ -46,29 +47,6 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"
 SelfServiceItem = Literal["tier", "points", "bill", "outage"]
 
 Ref = tuple[tuple[str, ...], str]  # (field path inside the node, referenced id)
-
-_ANONYMOUS = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "withheld"}
-_SEPARATORS = re.compile(r"[\s().\-]")
-
-
-def normalize_number(raw: str | None) -> str | None:
-    """A caller number in national form (``+84912345678`` → ``0912345678``), or None if unusable.
-
-    Caller ID reaches us unfiltered from the network: anything that is not 3-15 digits (after common
-    separators are dropped) is treated as no number at all, never passed on.
-    """
-    if raw is None:
-        return None
-    s = _SEPARATORS.sub("", raw.strip())
-    if s.lower() in _ANONYMOUS or not re.fullmatch(r"\+?[0-9]{3,15}", s):
-        return None
-    if s.startswith("+84"):
-        return "0" + s[3:]
-    if s.startswith("0084"):
-        return "0" + s[4:]
-    if s.startswith("84") and len(s) == 11:  # 84 + a 9-digit national number, the + lost on the way
-        return "0" + s[2:]
-    return s
 
 
 class _Model(BaseModel):
@@ -278,7 +256,7 @@ class BlocklistNode(_Node):
         for raw in v:
             prefix = raw.endswith("*")
             core = raw[:-1] if prefix else raw
-            number = normalize_number(core)
+            number = caller_national(core)
             if number is None:
                 raise ValueError(
                     f"{raw!r} is not a phone number (3-15 digits, optional +, optional * suffix)"
@@ -383,10 +361,7 @@ NODE_TYPES: dict[str, type[_Node]] = {
 @cache
 def default_prompts() -> dict[str, dict[str, str]]:
     """The built-in catalogue (ivr/prompts_default.yaml) as plain data."""
-    text = (Path(__file__).parent / "prompts_default.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    assert isinstance(data, dict)
-    return data
+    return _package_yaml("prompts_default.yaml")
 
 
 def _both_languages() -> list[Lang]:
@@ -599,114 +574,23 @@ class IvrConfig(_Model):
 
 
 def default_tree(*, agent_queue: str = "general") -> dict[str, Any]:
-    """The :meth:`IvrConfig.default` tree as plain data (what the config.yaml section would hold)."""
+    """The :meth:`IvrConfig.default` tree as plain data (what the config.yaml section would hold).
 
-    def menu(prompt: str, label: str | None, options: dict[str, str], **kw: Any) -> dict[str, Any]:
-        node: dict[str, Any] = {"type": "menu", "prompt": prompt, "options": options, **kw}
-        if label:
-            node["label"] = label
-        return node
+    It is data, shipped in the package as ``ivr/tree_default.yaml``; ``agent_queue`` replaces the
+    queue of its ``agent`` node. Each call returns a fresh copy the caller may change.
+    """
+    tree = copy.deepcopy(_default_tree_file())
+    tree["nodes"]["agent"]["queue"] = agent_queue
+    return tree
 
-    def transfer(queue: str, label: str, skill: str | None = None) -> dict[str, Any]:
-        node: dict[str, Any] = {"type": "transfer", "queue": queue, "label": label, "prompt": "transferring"}
-        if skill:
-            node["skill"] = skill
-        return node
 
-    def ss(what: str, label: str, back: str) -> dict[str, Any]:
-        return {"type": "self_service", "what": what, "label": label, "next": back}
+@cache
+def _default_tree_file() -> dict[str, Any]:
+    return _package_yaml("tree_default.yaml")
 
-    return {
-        "default_language": "vi",
-        "languages": ["vi", "en"],
-        "entry": "screen",
-        "fallback": "agent",
-        "nodes": {
-            "screen": {
-                "type": "blocklist",
-                "numbers": [],
-                "anonymous": "ask_id",
-                "blocked": "blocked_bye",
-                "next": "hours",
-            },
-            "blocked_bye": {"type": "hangup", "prompt": "blocked"},
-            "hours": {"type": "hours", "open": "welcome", "closed": "closed_msg"},
-            "closed_msg": {
-                "type": "play",
-                "prompt": "closed",
-                "next": "offer_callback",
-                "label": "Ngoài giờ",
-            },
-            "offer_callback": {"type": "callback", "next": "bye", "label": "Hẹn gọi lại"},
-            "bye": {"type": "hangup", "prompt": "goodbye"},
-            "welcome": {"type": "play", "prompt": "welcome", "next": "language"},
-            "language": {
-                "type": "language",
-                "options": {"1": "vi", "2": "en"},
-                "timeout_ms": 3000,
-                "retries": 1,
-                "next": "identify",
-            },
-            "identify": {
-                "type": "identify",
-                "verified_prompt": "customer_verified",
-                "next": "main",
-                "failed": "main",
-            },
-            "main": menu(
-                "main_menu",
-                None,
-                {"1": "mobile", "2": "internet", "3": "tv", "4": "billing", "9": "self", "0": "agent"},
-            ),
-            "mobile": menu(
-                "mobile_menu",
-                "Di động",
-                {"1": "mobile_fault", "2": "mobile_sales", "*": "main"},
-                default="mobile_agent",
-            ),
-            "mobile_fault": transfer("mobile", "Báo hỏng", "fault"),
-            "mobile_sales": transfer("mobile", "Gói cước", "sales"),
-            "mobile_agent": transfer("mobile", "Tổng đài viên"),
-            "internet": menu(
-                "internet_menu",
-                "Internet",
-                {"1": "internet_fault", "2": "internet_outage", "3": "internet_sales", "*": "main"},
-                default="internet_agent",
-            ),
-            "internet_fault": transfer("internet", "Báo hỏng", "fault"),
-            "internet_outage": ss("outage", "Thông báo sự cố", "internet"),
-            "internet_sales": transfer("internet", "Đăng ký dịch vụ", "sales"),
-            "internet_agent": transfer("internet", "Tổng đài viên"),
-            "tv": menu(
-                "tv_menu", "Truyền hình", {"1": "tv_fault", "2": "tv_sales", "*": "main"}, default="tv_agent"
-            ),
-            "tv_fault": transfer("tv", "Báo hỏng", "fault"),
-            "tv_sales": transfer("tv", "Gói kênh", "sales"),
-            "tv_agent": transfer("tv", "Tổng đài viên"),
-            "billing": menu(
-                "billing_menu",
-                "Cước/thanh toán",
-                {"1": "billing_readback", "2": "billing_agent", "*": "main"},
-                default="billing_agent",
-            ),
-            "billing_readback": ss("bill", "Tra cứu cước", "billing"),
-            "billing_agent": transfer("billing", "Thanh toán, khiếu nại"),
-            "self": menu(
-                "self_menu",
-                "Tự phục vụ",
-                {
-                    "1": "ss_tier",
-                    "2": "ss_points",
-                    "3": "ss_bill",
-                    "4": "ss_outage",
-                    "0": "agent",
-                    "*": "main",
-                },
-            ),
-            "ss_tier": ss("tier", "Hạng thành viên", "self"),
-            "ss_points": ss("points", "Điểm tích lũy", "self"),
-            "ss_bill": ss("bill", "Cước tháng", "self"),
-            "ss_outage": ss("outage", "Sự cố khu vực", "self"),
-            "agent": transfer(agent_queue, "Tổng đài viên"),
-        },
-    }
+
+def _package_yaml(name: str) -> dict[str, Any]:
+    data = yaml.safe_load(resources.files("ivr").joinpath(name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise TypeError(f"ivr/{name} must hold a mapping")
+    return data

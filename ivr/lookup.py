@@ -3,7 +3,9 @@
 A caller is found by the number they call from (normalised first: Asterisk hands us whatever the
 network sent) or by what they key on the phone. Customer IDs look like ``KH0000000001`` but a keypad
 has no letters, so a caller keys the numeric part, leading zeros optional (``0000000001#`` or ``1#``),
-or a contract/service account number, or another phone number of theirs. Every lookup together must
+the letters implied by the configured keypad prefixes (``crm.customer_id.keypad``, each tried in
+order; see :mod:`core.customer_id`), or a contract/service account number, or another phone number
+of theirs. Every lookup together must
 finish within ``asterisk.agi.decision_budget``: a slow database never holds a caller; past the budget
 the call goes on unidentified (``failed``), which the menu treats as "CRM down", not "unknown".
 
@@ -25,25 +27,25 @@ from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, selec
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from core.customer_id import CustomerIdFormat
+from core.phone import caller_national, try_e164
+from core.vietnam import today_vn
 from crm_bridge.config import TierRules
-from crm_bridge.directory import CustomerDirectory, today_vn
+from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import ContactNumber, Customer, MonthlyRevenue, PointsLedger, Subscription
-from crm_bridge.phone import try_normalize_vn
 from crm_bridge.profile import CustomerProfile
 from crm_bridge.tiering import LineRevenue, decide_tier, window_months
-from ivr.config import normalize_number
 from ivr.machine import CustomerFacts
 
 log = logging.getLogger(__name__)
-
-CUSTOMER_ID_PREFIX = "KH"
-CUSTOMER_ID_DIGITS = 10
 
 
 class Directory(Protocol):
     """Where the IVR finds a caller: the facts it speaks and routes on, or None if unknown."""
 
-    async def by_number(self, number: str) -> CustomerFacts | None: ...
+    async def by_number(self, number: str) -> CustomerFacts | None:
+        """The caller holding ``number``: E.164 from the IVR (normalised where it came in: the FastAGI
+        edge or the keypad); other forms are normalised first."""
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None: ...
 
@@ -130,7 +132,8 @@ class SqlFacts:
         self._compiled: dict[int, SQLCompiler] = {}
 
     async def by_number(self, number: str) -> CustomerFacts | None:
-        e164 = try_normalize_vn(number)
+        # The IVR passes E.164 already (normalised at the edge); other callers may pass any form.
+        e164 = number if number.startswith("+") and number[1:].isdigit() else try_e164(number)
         return await self._facts(_BY_NUMBER, e164) if e164 is not None else None
 
     async def by_customer_id(self, customer_id: str) -> CustomerFacts | None:
@@ -206,25 +209,28 @@ def ivr_directory(directory: CustomerDirectory) -> SqlFacts:
     return SqlFacts(engine, directory.rules, directory.today)
 
 
-def customer_id_from_keys(keys: str) -> str | None:
-    """The customer ID a caller meant by keying digits (``"1"`` → ``KH0000000001``), or None."""
-    if not keys.isdigit() or len(keys) > CUSTOMER_ID_DIGITS:
-        return None
-    return CUSTOMER_ID_PREFIX + keys.zfill(CUSTOMER_ID_DIGITS)
+def _keyed_number(keys: str) -> str | None:
+    """The E.164 of a phone number keyed in national or international form (``09…``, ``0084…``)."""
+    nat = caller_national(keys)
+    return try_e164(nat) if nat is not None and nat.startswith("0") else None
 
 
 class CallerLookup:
     """Budgeted lookups for one IVR route. Returns ``(profile, failed)``."""
 
-    def __init__(self, directory: Directory, budget: float) -> None:
+    def __init__(
+        self, directory: Directory, budget: float, id_format: CustomerIdFormat | None = None
+    ) -> None:
+        """``id_format``: how keyed digits become customer IDs (``crm.customer_id.keypad``)."""
         self.directory = directory
         self.budget = budget
+        self.id_format = id_format or CustomerIdFormat()
 
-    async def by_caller(self, raw_number: str | None) -> tuple[CustomerFacts | None, bool]:
-        number = normalize_number(raw_number)
-        if number is None:
+    async def by_caller(self, e164: str | None) -> tuple[CustomerFacts | None, bool]:
+        """The caller by the number they call from, in E.164 (normalised at the edge)."""
+        if e164 is None:
             return None, False
-        return await self._within_budget("number", self._by_number(number))
+        return await self._within_budget("number", self._by_number(e164))
 
     async def by_keys(self, keys: str) -> tuple[CustomerFacts | None, bool]:
         return await self._within_budget("keyed id", self._by_keys(keys))
@@ -233,14 +239,13 @@ class CallerLookup:
         return await self.directory.by_number(number)
 
     async def _by_keys(self, keys: str) -> CustomerFacts | None:
-        cid = customer_id_from_keys(keys)
-        if cid is not None:
+        for cid in self.id_format.from_keys(keys):  # each configured prefix, in order
             profile = await self.directory.by_customer_id(cid)
             if profile is not None:
                 return profile
         profile = await self.directory.by_account(keys)  # a contract / service account number
-        if profile is None and (number := normalize_number(keys)) is not None and number.startswith("0"):
-            profile = await self.directory.by_number(number)  # another line of theirs
+        if profile is None and (e164 := _keyed_number(keys)) is not None:
+            profile = await self.directory.by_number(e164)  # another line of theirs
         return profile
 
     async def _within_budget(

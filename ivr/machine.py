@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from core.errors import TongdaiError
+from core.phone import caller_national
 from ivr import numbers
 from ivr.config import (
     BlocklistNode,
@@ -44,7 +45,6 @@ from ivr.config import (
     PlayNode,
     SelfServiceNode,
     TransferNode,
-    normalize_number,
 )
 from ivr.hours import is_open
 from ivr.prompts import prompt_sound, word_sounds
@@ -190,7 +190,7 @@ class IvrSession:
     def __init__(self, cfg: IvrConfig, call: CallInfo) -> None:
         self.cfg = cfg
         self.call = call
-        self.caller: str | None = normalize_number(call.caller)
+        self.caller: str | None = caller_national(call.caller)
         self.anonymous = self.caller is None
         self.language: str = cfg.default_language
         self.language_chosen = False

@@ -10,13 +10,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field, field_validator
 
+from core.audit import Audit
 from core.calls import CallTracker
 from core.errors import Forbidden, NotFound, Unavailable
 from core.http import Access, Args, Call, Route
 from core.http import add_routes as register
 from core.identity import Who
 from recordings import crypto
-from recordings.service import AmiAction, Audit, RecordingService
+from recordings.service import AmiAction, RecordingService
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.audit import Audit
 from core.bus import BusEvent, EventBus
 from core.db import unit_of_work
 from core.errors import NotFound, TongdaiError
@@ -34,7 +35,6 @@ from recordings.models import Recording
 log = logging.getLogger(__name__)
 
 AmiAction = Callable[..., Awaitable[Any]]
-Audit = Callable[[str, str, str, str], Awaitable[None]]
 
 
 class RecordingPathRefused(TongdaiError):

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,9 +37,9 @@ from acd.models import AgentStateLog
 from billing.export import neutralise
 from core.errors import TongdaiError
 from core.models import CallRecord
+from core.vietnam import VN_TZ
 from reports.config import ReportsConfig
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # Timestamps come from epoch floats: a wait of exactly 60 s may be stored as 60.00000001.
 _EPSILON = 0.001
 
@@ -82,7 +81,7 @@ def parse_period(since: str | None, until: str | None, *, max_days: int = 366) -
 
 def day_start_utc(day: date) -> datetime:
     """Midnight of a Vietnam day, in UTC (how ``calls`` stores its timestamps)."""
-    return datetime(day.year, day.month, day.day, tzinfo=VN).astimezone(UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=VN_TZ).astimezone(UTC)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from core.db import create_engine
 from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from crm_bridge.demo_data import load_demo
+from crm_bridge.importer import import_csv
 from ivr import numbers
 from ivr.models import CallbackRequest
 from ivr.prompts import word_sounds
@@ -320,3 +322,22 @@ async def test_slow_directory_never_holds_the_caller(make_bridge: BridgeFactory,
     r = await record_of(b, ended["call_id"])
     assert r.customer_id is None and r.acd_tier == "standard"
     assert r.queue == "mobile" and r.ivr_path[-3:] == ["main:1", "mobile:1", "mobile_fault"]
+
+
+async def test_customer_id_of_another_configured_format_is_found_by_keypad(
+    make_bridge: BridgeFactory, ami: AmiClient
+) -> None:
+    """An imported business ID DN12345678 (crm.customer_id: KH + 10 digits, DN + 8) keyed as 12345678#."""
+    b, rec = await make_bridge(
+        crm={"customer_id": {"keypad": [{"prefix": "KH", "digits": 10}, {"prefix": "DN", "digits": 8}]}}
+    )
+    assert b.sessions is not None
+    await import_csv(
+        b.sessions,
+        customers=io.StringIO("customer_id,full_name,kind\nDN12345678,Công ty TNHH Minh Phát,organisation\n"),
+        id_format=b.settings.crm.customer_id.format(),
+    )
+    ended = await call(ami, rec, UNKNOWN, "1w12345678#w1w1", stay=10)
+    r = await record_of(b, ended["call_id"])
+    assert r.customer_id == "DN12345678"
+    assert r.queue == "mobile"

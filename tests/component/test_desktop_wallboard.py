@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from agent_desktop.wallboard import VN
 from core.ami import AmiEvent
 from core.app import Bridge
 from core.bus import BusEvent
 from core.models import CallRecord
+from core.vietnam import VN_TZ
 from tests.component.test_desktop_security import TOKEN, base, client, desk, feed_call
 from tests.support.desktop import login, next_frame
 
@@ -180,7 +180,7 @@ async def test_wallboard_live_and_exact(desk: Bridge) -> None:
     slots: dict[str, int] = {}
     for r in rows:
         assert r.queued_at is not None
-        t = r.queued_at.replace(tzinfo=r.queued_at.tzinfo or UTC).astimezone(VN)
+        t = r.queued_at.replace(tzinfo=r.queued_at.tzinfo or UTC).astimezone(VN_TZ)
         slot = f"{t.hour:02d}:{0 if t.minute < 30 else 30:02d}"
         slots[slot] = slots.get(slot, 0) + 1
     assert {h["slot"]: h["offered"] for h in snap["halfhours"]} == slots

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import Base, create_engine, session_factory
 from core.errors import Conflict
+from core.phone import to_e164
 from crm_bridge.demo_data import DEMO_CUSTOMERS, generate, load_demo
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import Customer, Subscription
-from crm_bridge.phone import normalize_vn
 from crm_bridge.textfold import fold
 
 TODAY = date(2026, 5, 15)
@@ -40,7 +40,7 @@ def test_generated_rows_are_realistic_and_unique() -> None:
     assert all(c[3] == fold(c[2]) for c in customers)
     numbers = [s[3] for s in subs if s[3]]
     assert len(numbers) == len(set(numbers))
-    assert all(normalize_vn(n) == n for n in numbers)  # every generated number is valid E.164
+    assert all(to_e164(n) == n for n in numbers)  # every generated number is valid E.164
     assert not {c.number for c in DEMO_CUSTOMERS} & set(numbers)
     assert len({s[4] for s in subs}) == len(subs)  # accounts unique
     assert set(Counter(s[2] for s in subs)) == {

@@ -17,8 +17,9 @@ from billing.export import (
     write_rated_csv,
     write_statement_csv,
 )
-from billing.rating import VN_TZ, CallToRate, RatedLine, Rater
+from billing.rating import CallToRate, RatedLine, Rater
 from billing.tariffs import BillingConfig
+from core.vietnam import VN_TZ
 
 
 @pytest.fixture(scope="module")

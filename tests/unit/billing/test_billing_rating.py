@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.rating import VN_TZ, CallToRate, RatedLine, Rater, UnratableCall, normalise_number
-from billing.tariffs import BillingConfig, canonical_prefix
+from billing.rating import CallToRate, RatedLine, Rater, UnratableCall
+from billing.tariffs import BillingConfig
+from core.phone import tariff_key, tariff_prefix
+from core.vietnam import VN_TZ
 
 # A Monday, peak time, not a holiday.
 DAY = datetime(2025, 3, 3, 10, 0, tzinfo=VN_TZ)
@@ -212,15 +214,13 @@ def test_longest_prefix_wins_whatever_the_configured_order() -> None:
 def test_fast_lookup_agrees_with_a_brute_force_longest_match(rater: Rater) -> None:
     cfg = BillingConfig()
     prefixes = {
-        canonical_prefix(p): name
-        for name, d in cfg.plans["standard"].destinations.items()
-        for p in d.prefixes
+        tariff_prefix(p): name for name, d in cfg.plans["standard"].destinations.items() for p in d.prefixes
     }
     rnd = random.Random(3)
     heads = ["0", "00", "1", "+", "+84", "02", "09", "018", "019", "0084", "11"]
     for _ in range(20000):
         dialled = rnd.choice(heads) + "".join(rnd.choice("0123456789") for _ in range(rnd.randrange(0, 11)))
-        number = normalise_number(dialled, "28")
+        number = tariff_key(dialled, "28")
         best = max((p for p in prefixes if number and number.startswith(p)), key=len, default=None)
         c = call(dialled, 10)
         if best is None:
@@ -280,15 +280,15 @@ def test_rate_many_keeps_order_and_collects_rejects(rater: Rater) -> None:
         ("912", ""),
     ],
 )
-def test_normalise_number(dialled: str, canonical: str) -> None:
-    assert normalise_number(dialled, "28") == canonical
+def test_tariff_key(dialled: str, canonical: str) -> None:
+    assert tariff_key(dialled, "28") == canonical
 
 
 @pytest.mark.parametrize(
     "form", ["0961234567", "+84961234567", "0084961234567", "+8613812345678", "18001090"]
 )
 def test_numbers_and_prefixes_share_one_key_space(form: str) -> None:
-    assert normalise_number(form, "28") == canonical_prefix(form)
+    assert tariff_key(form, "28") == tariff_prefix(form)
 
 
 # --- time bands and holidays -------------------------------------------------------------------------

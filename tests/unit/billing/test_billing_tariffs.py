@@ -10,7 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from billing.tariffs import BillingConfig, canonical_prefix
+from billing.tariffs import BillingConfig
+from core.phone import tariff_prefix
 
 
 def errors(data: dict[str, Any]) -> list[str]:
@@ -35,7 +36,7 @@ def test_defaults_are_valid_and_vietnamese() -> None:
     )
     std = cfg.plans["standard"]
     assert (std.blocks.first_seconds, std.blocks.next_seconds) == (6, 1)
-    prefixes = {name: {canonical_prefix(p) for p in d.prefixes} for name, d in std.destinations.items()}
+    prefixes = {name: {tariff_prefix(p) for p in d.prefixes} for name, d in std.destinations.items()}
     assert {"8496", "8497", "8498", "8486", *(f"843{i}" for i in range(2, 10))} == prefixes["viettel"]
     assert {"8488", "8491", "8494", *(f"848{i}" for i in range(1, 6))} == prefixes["vinaphone"]
     assert {"8489", "8490", "8493", "8470", *(f"847{i}" for i in range(6, 10))} == prefixes["mobifone"]
@@ -100,7 +101,7 @@ def test_a_yaml_config_loads() -> None:
     ],
 )
 def test_prefixes_are_written_as_dialled(raw: str, canonical: str) -> None:
-    assert canonical_prefix(raw) == canonical
+    assert tariff_prefix(raw) == canonical
 
 
 def test_duplicate_prefix_across_destinations_names_both() -> None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from core.phone import caller_national
 from ivr.config import (
     BlocklistNode,
     IvrConfig,
@@ -17,7 +18,6 @@ from ivr.config import (
     TransferNode,
     default_prompts,
     default_tree,
-    normalize_number,
 )
 
 
@@ -261,7 +261,7 @@ def test_blocklist_numbers_are_normalised_and_checked() -> None:
     ],
 )
 def test_normalize_number(raw: str | None, normal: str | None) -> None:
-    assert normalize_number(raw) == normal
+    assert caller_national(raw) == normal
 
 
 def test_identify_digit_bounds() -> None:

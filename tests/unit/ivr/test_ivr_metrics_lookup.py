@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from ivr.lookup import customer_id_from_keys
+from core.customer_id import CustomerIdFormat
 from ivr.metrics import IvrMetrics, last_node, tally
 
 
@@ -43,7 +43,8 @@ def test_last_node_strips_keys() -> None:
 
 
 def test_keyed_digits_map_to_customer_ids() -> None:
-    assert customer_id_from_keys("0000000001") == "KH0000000001"
-    assert customer_id_from_keys("1") == "KH0000000001"
-    assert customer_id_from_keys("12345678901") is None  # longer than an ID: an account or phone number
-    assert customer_id_from_keys("12*4") is None
+    from_keys = CustomerIdFormat().from_keys  # the default: KH + 10 digits on the keypad
+    assert from_keys("0000000001") == ["KH0000000001"]
+    assert from_keys("1") == ["KH0000000001"]
+    assert from_keys("12345678901") == []  # longer than an ID: an account or phone number
+    assert from_keys("12*4") == []

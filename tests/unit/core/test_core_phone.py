@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import TongdaiError
-from crm_bridge.phone import OLD_MOBILE_PREFIXES, InvalidNumber, normalize_vn, try_normalize_vn
+from core.phone import OLD_MOBILE_PREFIXES, InvalidNumber, to_e164, try_e164
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ from crm_bridge.phone import OLD_MOBILE_PREFIXES, InvalidNumber, normalize_vn, t
     ],
 )
 def test_normalises_to_e164(raw: str, e164: str) -> None:
-    assert normalize_vn(raw) == e164
+    assert to_e164(raw) == e164
 
 
 @pytest.mark.parametrize(
@@ -77,13 +77,13 @@ def test_normalises_to_e164(raw: str, e164: str) -> None:
     ],
 )
 def test_2018_eleven_digit_mobiles_move_to_ten(old: str, new: str) -> None:
-    assert normalize_vn(old) == new
+    assert to_e164(old) == new
 
 
 def test_every_old_prefix_is_mapped_to_a_ten_digit_mobile() -> None:
     assert len(OLD_MOBILE_PREFIXES) == 21
     for old, new in OLD_MOBILE_PREFIXES.items():
-        e164 = normalize_vn(old + "1234567")
+        e164 = to_e164(old + "1234567")
         assert e164 == "+84" + new[1:] + "1234567"
         assert len(e164) == 12  # +84 and a 9-digit mobile NSN
 
@@ -111,13 +111,13 @@ def test_every_old_prefix_is_mapped_to_a_ten_digit_mobile() -> None:
 )
 def test_rejects_garbage_with_a_clear_error(garbage: str) -> None:
     with pytest.raises(InvalidNumber) as info:
-        normalize_vn(garbage)
+        to_e164(garbage)
     assert info.value.error_id == "crm.invalid_number"
     assert isinstance(info.value, TongdaiError) and isinstance(info.value, ValueError)
     assert str(info.value)
-    assert try_normalize_vn(garbage) is None
+    assert try_e164(garbage) is None
 
 
 def test_integers_are_refused_because_the_leading_zero_is_already_lost() -> None:
     with pytest.raises(InvalidNumber, match="text"):
-        normalize_vn(912345678)  # type: ignore[arg-type]
+        to_e164(912345678)  # type: ignore[arg-type]
