@@ -15,7 +15,7 @@ CUSTOMER_ID = r"^[A-Za-z_-]*[0-9][A-Za-z0-9_-]*$"
 AGENT_ID = r"^[0-9]{3,6}$"  # also the agent's extension (core.config.AgentConfig.id)
 TRANSFER_TARGET = r"^[0-9]{3,6}$|^[a-z][a-z0-9_-]{0,38}$"  # an agent extension or a queue name
 # A Vietnamese mobile (9 digits after the trunk 0) or fixed line (2 + 9 digits): national, +84, 0084,
-# 84 or bare, with the separators people type; a subset of what crm_bridge.phone accepts.
+# 84 or bare, with the separators people type; a subset of what core.phone accepts.
 _SEP = r"[ .()/-]*"
 VN_NUMBER = rf"^{_SEP}(?:\+84|0084|84|0)?{_SEP}(?:[35789](?:{_SEP}[0-9]){{8}}|2(?:{_SEP}[0-9]){{9}}){_SEP}$"
 # A reason that says something: at least five characters between its first and last non-space.
