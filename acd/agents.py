@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,9 +43,12 @@ from acd.models import AgentStateLog
 from core.ami import AmiEvent, AmiResponse
 from core.bus import BusEvent, EventBus
 from core.calls import agent_from_member
-from core.config import AgentConfig, Settings
+from core.config import AgentConfig
 from core.db import unit_of_work
 from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,19 +12,22 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_desktop.wallboard import today_bounds
 from core.bus import BusEvent
-from core.config import AgentConfig, Settings
+from core.config import AgentConfig
 from core.db import unit_of_work
 from core.errors import Conflict, NotFound, TongdaiError
 from core.models import AuditEntry, CallRecord
 from core.protocol_safety import check_line_value
 from crm_bridge.phone import InvalidNumber, normalize_vn
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 import jinja2
@@ -26,13 +26,15 @@ from agent_desktop.actions import BridgeView, DesktopActions, Who
 from agent_desktop.api import ACTIONS_KEY, WALLBOARD_KEY, add_api_routes, ws_command
 from agent_desktop.hub import PopHub
 from agent_desktop.wallboard import QueuedCall, Wallboard
-from core.config import Settings
 from core.passwords import verify_password
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-SETTINGS_KEY = web.AppKey("settings", Settings)
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings")
 HUB_KEY = web.AppKey("hub", PopHub)
 
 TEXT = {

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from acd.policy import AcdPolicy
 from core.agi import AgiServer, AgiSession
 from core.bus import BusEvent
 from core.calls import CallTracker
-from core.config import Settings
 from core.errors import AgiHangup
 from crm_bridge.directory import CustomerDirectory
 from ivr.callbacks import CallbackStore
@@ -44,6 +43,9 @@ from ivr.machine import (
     Transfer,
 )
 from ivr.metrics import IvrMetrics, last_node
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

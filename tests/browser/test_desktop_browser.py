@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from core.ami import AmiClient
-from core.app import Bridge
 from tests.asterisk.conftest import place_call
+from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
 

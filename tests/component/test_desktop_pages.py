@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from core.app import Bridge
 from tests.component.test_desktop_security import base, client, desk
 from tests.support.desktop import login
+from tongdai.app import Bridge
 
 __all__ = ["desk"]  # the fixture, imported
 
