@@ -16,15 +16,22 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.config import DatabaseConfig
 from core.db import create_engine, session_factory
 from core.migrate import require_current_schema, upgrade_to_head
 from core.vietnam import VN_TZ
 
-S = TypeVar("S")
+
+class _WithDatabase(Protocol):
+    @property
+    def database(self) -> DatabaseConfig: ...
+
+
+S = TypeVar("S", bound=_WithDatabase)
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]
 Handler = Callable[[argparse.Namespace, "CliContext[Any]"], int]
@@ -36,7 +43,6 @@ class CliContext(Generic[S]):
 
     config_path: str
     load: Callable[[str], S]  # the complete Settings model's loader (tongdai.settings.load_config)
-    database_url: Callable[[S], str]
     migrations: Path  # the Alembic scripts, for the commands that migrate
 
     def settings(self) -> S:
@@ -45,7 +51,7 @@ class CliContext(Generic[S]):
     async def with_engine(
         self, settings: S, fn: Callable[[AsyncEngine], Awaitable[T]], *, migrate: bool = False
     ) -> T:
-        engine = create_engine(self.database_url(settings))
+        engine = create_engine(settings.database.url)
         try:
             if migrate:
                 await upgrade_to_head(engine, self.migrations)

@@ -15,7 +15,11 @@ trap cleanup EXIT
 say() { echo "wheel-smoke: $*"; }
 
 say "building the wheel"
-.venv/bin/pip wheel -q --no-deps "$repo" -w "$work/dist"
+# From a copy of the files git knows (tracked or new, not ignored): the build leaves nothing in the
+# checkout, and nothing untracked slips into the wheel.
+mkdir "$work/src"
+git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$work/src"
+.venv/bin/pip wheel -q --no-deps "$work/src" -w "$work/dist"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q "$work"/dist/tongdai-*.whl
 cd "$work"  # nothing of the checkout on the path from here on
@@ -59,12 +63,17 @@ while True:
             body = json.load(r)
             assert r.status == 200 and body["status"] == "ok", body
             print(f"wheel-smoke: /healthz answered {body}")
-            break
+        break
     except OSError:
         os.kill(pid, 0)  # raises if serve died
         if time.monotonic() > deadline:
             raise SystemExit("wheel-smoke: /healthz did not answer within 60 s")
         time.sleep(0.5)
+# The package data came along: a page from the templates and a static file.
+for path in ("/login", "/static/desktop.css"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        assert r.status == 200 and r.read(), path
+print("wheel-smoke: /login and /static/desktop.css served from the installed package")
 PY
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?

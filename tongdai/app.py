@@ -94,7 +94,8 @@ class Node:
 
     @property
     def policy(self) -> AcdPolicy:
-        return self.acd.policy if self.acd is not None else self.settings.acd.build()
+        assert self.acd is not None, "the node is not started"
+        return self.acd.policy
 
     @property
     def agents(self) -> AgentStateService:

@@ -101,17 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _database_url(settings: Settings) -> str:
-    return settings.database.url
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx = CliContext(args.config, load_config, _database_url, MIGRATIONS)
+    ctx = CliContext(args.config, load_config, MIGRATIONS)
     try:
         return int(args.fn(args, ctx))
     except ConfigError as err:
