@@ -25,6 +25,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from agent_desktop.actions import BridgeView, DesktopActions, Who
 from agent_desktop.api import ACTIONS_KEY, WALLBOARD_KEY, add_api_routes, ws_command
 from agent_desktop.hub import PopHub
+from agent_desktop.i18n import CATALOGUE
 from agent_desktop.wallboard import QueuedCall, Wallboard
 from core.passwords import verify_password
 
@@ -37,136 +38,8 @@ HERE = Path(__file__).parent
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings")
 HUB_KEY = web.AppKey("hub", PopHub)
 
-TEXT = {
-    "vi": {
-        "title": "Bàn làm việc tổng đài viên",
-        "login": "Đăng nhập",
-        "agent_id": "Mã tổng đài viên",
-        "password": "Mật khẩu",
-        "bad_login": "Sai mã hoặc mật khẩu.",
-        "logout": "Đăng xuất",
-        "waiting": "Đang chờ cuộc gọi…",
-        "wallboard": "Bảng giám sát",
-        "ready": "Sẵn sàng",
-        "pause": "Tạm nghỉ",
-        "wrapup": "Hoàn tất cuộc gọi",
-        "reason": "Lý do",
-        "reasons": {
-            "break": "Nghỉ giải lao",
-            "lunch": "Ăn trưa",
-            "training": "Đào tạo",
-            "meeting": "Họp",
-            "after_call_work": "Xử lý sau cuộc gọi",
-            "auto_missed": "Nhỡ cuộc gọi",
-        },
-        "state_unavailable": "Chưa đổi được trạng thái: máy chủ chưa có dịch vụ trạng thái tổng đài viên.",
-        "state_done": "Đã cập nhật trạng thái.",
-        "disposition": "Kết quả cuộc gọi",
-        "code": "Mã kết quả",
-        "note": "Ghi chú",
-        "save": "Lưu",
-        "transfer": "Chuyển cuộc gọi",
-        "blind": "Chuyển ngay",
-        "attended": "Chuyển có hỏi ý",
-        "queues": "Hàng đợi",
-        "agents": "Tổng đài viên",
-        "search": "Tìm khách hàng",
-        "search_hint": "Tên (không dấu cũng được), số máy hoặc mã KH",
-        "search_btn": "Tìm",
-        "dial": "Gọi ra",
-        "call": "Gọi",
-        "today": "Cuộc gọi hôm nay",
-        "time": "Giờ",
-        "number": "Số gọi",
-        "queue": "Hàng đợi",
-        "wait": "Chờ",
-        "talk": "Nói",
-        "events": "Nhật ký",
-        "waiting_now": "Đang chờ",
-        "longest": "Chờ lâu nhất",
-        "answered": "Đã trả lời",
-        "abandoned": "Bỏ máy",
-        "tiers": "Hạng khách hàng",
-        "tier": "Hạng",
-        "agent": "Tổng đài viên",
-        "state": "Trạng thái",
-        "in_state": "Thời gian",
-        "chart": "Lưu lượng và mức phục vụ theo nửa giờ (hôm nay)",
-        "definitions": "Cách tính",
-        "def_sl": "Mức phục vụ (SL) = số cuộc được trả lời trong ngưỡng chờ / "
-        "(số cuộc được trả lời + bỏ máy). Ngưỡng: hàng đợi {queue} giây; theo hạng khách hàng: {tiers}.",
-        "def_asa": "ASA = thời gian chờ trung bình (từ lúc vào hàng đợi đến khi được trả lời) "
-        "của các cuộc được trả lời.",
-        "def_aht": "AHT = thời gian đàm thoại trung bình của các cuộc đã kết thúc, "
-        "không gồm thời gian hoàn tất sau cuộc gọi.",
-        "def_day": "Bỏ máy = người gọi rời hàng đợi trước khi được trả lời. "
-        "Mỗi cuộc được tính vào ngày và nửa giờ nó vào hàng đợi (giờ Việt Nam).",
-        "seconds": "giây",
-    },
-    "en": {
-        "title": "Agent desktop",
-        "login": "Log in",
-        "agent_id": "Agent ID",
-        "password": "Password",
-        "bad_login": "Wrong agent ID or password.",
-        "logout": "Log out",
-        "waiting": "Waiting for a call…",
-        "wallboard": "Wallboard",
-        "ready": "Ready",
-        "pause": "Pause",
-        "wrapup": "Wrap-up",
-        "reason": "Reason",
-        "reasons": {
-            "break": "Break",
-            "lunch": "Lunch",
-            "training": "Training",
-            "meeting": "Meeting",
-            "after_call_work": "After-call work",
-            "auto_missed": "Missed calls",
-        },
-        "state_unavailable": "State cannot be changed: this server has no agent state service yet.",
-        "state_done": "State updated.",
-        "disposition": "Disposition",
-        "code": "Code",
-        "note": "Note",
-        "save": "Save",
-        "transfer": "Transfer",
-        "blind": "Blind transfer",
-        "attended": "Attended transfer",
-        "queues": "Queues",
-        "agents": "Agents",
-        "search": "Customer search",
-        "search_hint": "Name (accents optional), number or customer ID",
-        "search_btn": "Search",
-        "dial": "Call out",
-        "call": "Call",
-        "today": "Today's calls",
-        "time": "Time",
-        "number": "Number",
-        "queue": "Queue",
-        "wait": "Wait",
-        "talk": "Talk",
-        "events": "Log",
-        "waiting_now": "Waiting",
-        "longest": "Longest wait",
-        "answered": "Answered",
-        "abandoned": "Abandoned",
-        "tiers": "Customer tiers",
-        "tier": "Tier",
-        "agent": "Agent",
-        "state": "State",
-        "in_state": "Time in state",
-        "chart": "Traffic and service level by half-hour (today)",
-        "definitions": "Definitions",
-        "def_sl": "Service level (SL) = calls answered within the target wait / "
-        "(calls answered + abandoned). Targets: queues {queue} s; by customer tier: {tiers}.",
-        "def_asa": "ASA = mean wait (queue entry to answer) of the answered calls.",
-        "def_aht": "AHT = mean talk time of the answered calls that ended; after-call work is not included.",
-        "def_day": "Abandoned = the caller left the queue before an answer. Each call counts in the day and "
-        "half-hour in which it entered the queue (Vietnam time).",
-        "seconds": "s",
-    },
-}
+# The strings live in agent_desktop/locales/<lang>.json, one catalogue for the pages and their JS.
+TEXT: dict[str, dict[str, Any]] = CATALOGUE
 
 
 def _cookie_key(settings: Settings) -> bytes:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.models import CdrRecord, RatedCall
@@ -113,12 +113,15 @@ def call_to_rate(cdr: CdrRecord) -> CallToRate | None:
         return None
     answered = cdr.disposition == "ANSWERED" and cdr.answer is not None
     seconds = cdr.billsec_exact if cdr.billsec_exact is not None else float(cdr.billsec)
+    start = cdr.answer or cdr.start
+    if start.tzinfo is None:  # SQLite hands stored times back naive; they were written in UTC
+        start = start.replace(tzinfo=UTC)
     return CallToRate(
         call_id=cdr.linkedid,
         direction="inbound",
         caller=cdr.src,
         callee=cdr.dialled,
-        start=cdr.answer or cdr.start,
+        start=start,
         answered_seconds=seconds if answered else 0.0,
         answered=answered,
     )
@@ -149,8 +152,38 @@ def rated_row(cdr_id: int, line: RatedLine) -> RatedCall:
     )
 
 
+def database_unavailable(err: BaseException) -> bool:
+    """Whether ``err`` means "the database cannot be reached now" (spool and retry) rather than "this
+    CDR cannot be stored" (quarantine). Any disconnect class counts: asyncpg's dropped connections
+    arrive as a bare ``DBAPIError``, a refused connect as ``OSError``; only a value the schema rejects
+    is the CDR's fault."""
+    if isinstance(err, IntegrityError | DataError):
+        return False
+    # asyncpg's errors all arrive as a bare DBAPIError; its SQLSTATE tells them apart. Classes 22 (data
+    # exception) and 23 (integrity) are the CDR's values; 08 (connection), 57 (shutdown) and the rest are
+    # the server's state, worth retrying.
+    if _sqlstate(err)[:2] in ("22", "23"):
+        return False
+    return isinstance(err, SQLAlchemyError | OSError | ConnectionError | asyncio.TimeoutError)
+
+
+def _sqlstate(err: BaseException) -> str:
+    orig = getattr(err, "orig", None)
+    for obj in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(obj, "sqlstate", None) or getattr(obj, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
 class CdrIngest:
-    """Stores CDRs idempotently; spools them to disk while the database is down."""
+    """Stores CDRs idempotently; spools them to disk while the database is down.
+
+    Nothing is lost: a CDR the database cannot take now goes to the fsynced spool (drained in order
+    when the database is back); one it can never take (a value the schema refuses) goes to the
+    quarantine file beside it, with the reason, for an operator to fix; a CDR whose rating fails is
+    stored unrated and rated later (:meth:`rate_pending`, and ``tongdai billing rerate``).
+    """
 
     def __init__(
         self,
@@ -163,6 +196,8 @@ class CdrIngest:
         self._rater = rater
         self.unratable = 0
         self._spool = spool_dir / "cdr-spool.jsonl"
+        self.quarantine_path = spool_dir / "cdr-quarantine.jsonl"
+        self.quarantined = 0
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._system = system_name
         self._lock = asyncio.Lock()
@@ -183,7 +218,10 @@ class CdrIngest:
                 await self._drain_locked()
             try:
                 return await self._store(headers, source)
-            except (OperationalError, OSError, ConnectionError) as err:
+            except Exception as err:
+                if not database_unavailable(err):
+                    self._quarantine(headers, source, err)
+                    return True
                 self._append_spool(headers, source, err)
                 return True
 
@@ -201,18 +239,25 @@ class CdrIngest:
         self.stored += 1
         return True
 
-    def _rate_into(self, s: AsyncSession, rec: CdrRecord) -> None:
+    def _rate_into(self, s: AsyncSession, rec: CdrRecord) -> bool:
+        """Add the CDR's rated line; False when it stays unrated (no rater, not billed, or rating failed)."""
         if self._rater is None:
-            return
-        call = call_to_rate(rec)
-        if call is None:
-            return
+            return False
         try:
+            call = call_to_rate(rec)
+            if call is None:
+                return False
             s.add(rated_row(rec.id, self._rater.rate(call)))
+            return True
         except UnratableCall as err:
             # Kept as a CDR without a price: it shows up in `tongdai billing rerate` once a tariff covers it.
             self.unratable += 1
             log.error("CDR %s not rated: %s", rec.uniqueid, err)
+        except Exception:
+            # A rating bug must never cost the CDR: store it unrated; rate_pending() retries it.
+            self.unratable += 1
+            log.exception("CDR %s not rated (rating failed); stored unrated", rec.uniqueid)
+        return False
 
     async def reconcile_csv(self, path: Path) -> int:
         """Store every CDR in Asterisk's CSV that we do not have yet; return how many were recovered."""
@@ -266,6 +311,41 @@ class CdrIngest:
                     log.error("CDR %s still not rated: %s", c.uniqueid, err)
         return n
 
+    def _rewrite_spool(self, rest: list[str]) -> None:
+        tmp = self._spool.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("".join(r + "\n" for r in rest))
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self._spool)
+
+    def _quarantine(self, headers: Mapping[str, str], source: str, err: BaseException) -> None:
+        line = json.dumps({"source": source, "headers": dict(headers)}, ensure_ascii=False)
+        self._quarantine_line(line, err)
+
+    def _quarantine_line(self, line: str, err: BaseException) -> None:
+        log.error("CDR cannot be stored (%s): kept in %s", err, self.quarantine_path)
+        entry = json.dumps({"error": str(err)[:500], "line": line}, ensure_ascii=False) + "\n"
+        with open(self.quarantine_path, "a", encoding="utf-8") as f:
+            f.write(entry)
+            f.flush()
+            os.fsync(f.fileno())
+        self.quarantined += 1
+
+    async def rate_pending(self) -> int:
+        """Rate the billing CDRs stored without a rated line (rating failed, or no rater then)."""
+        if self._rater is None:
+            return 0
+        n = 0
+        async with unit_of_work(self._sessions) as s:
+            rated = select(RatedCall.cdr_id)
+            pending = await s.scalars(
+                select(CdrRecord).where(CdrRecord.dialled != "", CdrRecord.id.not_in(rated))
+            )
+            for rec in pending:
+                n += self._rate_into(s, rec)
+        return n
+
     def _append_spool(self, headers: Mapping[str, str], source: str, err: BaseException) -> None:
         log.error(
             "database unavailable (%s): CDR %s spooled to %s", err, headers.get("UniqueID"), self._spool
@@ -287,18 +367,19 @@ class CdrIngest:
             return 0
         lines = self._spool.read_text(encoding="utf-8").splitlines()
         done = 0
-        try:
-            for line in lines:
+        for line in lines:
+            try:
                 item: dict[str, Any] = json.loads(line)
                 await self._store(item["headers"], item.get("source", "ami"))
-                done += 1
-        except (OperationalError, OSError, ConnectionError, SQLAlchemyError) as err:
-            log.warning("CDR spool drain stopped after %d of %d: %s", done, len(lines), err)
-            rest = lines[done:]
-            tmp = self._spool.with_suffix(".tmp")
-            tmp.write_text("".join(r + "\n" for r in rest), encoding="utf-8")
-            tmp.replace(self._spool)
-            return done
+            except Exception as err:
+                if database_unavailable(err):
+                    log.warning("CDR spool drain stopped after %d of %d: %s", done, len(lines), err)
+                    self._rewrite_spool(lines[done:])
+                    return done
+                # This line can never be stored (a torn write, a value the schema refuses): set it
+                # aside with its reason so the rest of the spool is not held up behind it.
+                self._quarantine_line(line, err)
+            done += 1
         with contextlib.suppress(FileNotFoundError):
             self._spool.unlink()
         log.info("CDR spool drained: %d records", done)

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.holiday_calendar import statutory_days_off, supported_country
+
 __all__ = [
     "RESERVED_BANDS",
     "RESERVED_DESTINATIONS",
@@ -330,10 +332,22 @@ class BillingConfig(_Model):
     plans: dict[str, TariffPlan] = Field(default_factory=default_plans, min_length=1)
     # Billing account (or caller number) → plan id; anything else uses default_plan.
     accounts: dict[str, str] = {}
-    # Public holidays as dates (Tết and Hùng Kings follow the lunar calendar: list them per year).
+    # Whose statutory days off get the holiday rate (ISO code; null: only the dates below). Computed
+    # for any year by the `holidays` library, lunar Tết and the Hùng Kings' day included.
+    country: str | None = "VN"
+    # Extra holiday-rate days: a tariff's own promotions, a day off the library does not know yet.
     holidays: list[date] = []
-    # Holidays on the same day every year, "MM-DD": New Year, Reunification Day, Labour Day, National Day.
-    recurring_holidays: list[str] = ["01-01", "04-30", "05-01", "09-02"]
+    # Extra days on the same date every year, "MM-DD".
+    recurring_holidays: list[str] = []
+    # Statutory days off billed at the normal rate anyway.
+    working_days: list[date] = []
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not supported_country(v):
+            raise ValueError(f"no public-holiday calendar for country {v!r} (an ISO code like 'VN')")
+        return v
 
     @field_validator("vat_rate")
     @classmethod
@@ -384,8 +398,12 @@ class BillingConfig(_Model):
         return int(self.vat_rate * 10000)
 
     def holiday_dates(self, first_year: int = 2000, last_year: int = 2100) -> set[date]:
-        """Every holiday from ``holidays`` and ``recurring_holidays`` in the given years."""
+        """Every holiday-rate day in the given years: the country's statutory days off, ``holidays``
+        and ``recurring_holidays``, less ``working_days``."""
         out = set(self.holidays)
+        if self.country is not None:
+            for year in range(first_year, last_year + 1):
+                out.update(statutory_days_off(self.country, year))
         for s in self.recurring_holidays:
             month, day = int(s[:2]), int(s[3:])
             for year in range(first_year, last_year + 1):
@@ -393,4 +411,4 @@ class BillingConfig(_Model):
                     out.add(date(year, month, day))
                 except ValueError:  # 02-29 outside leap years
                     continue
-        return out
+        return out - set(self.working_days)

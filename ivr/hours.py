@@ -4,10 +4,11 @@ Pure: no clock is read here, the caller passes ``now`` (timezone-aware). Hours a
 the schedule's zone (``Asia/Ho_Chi_Minh`` by default; Vietnam has no daylight saving, but the zone is
 still converted through :mod:`zoneinfo` so a ``now`` in UTC or any other zone is judged correctly).
 
-The default holiday list holds the statutory days off of the Labour Code 2019 (art. 112) for 2026 and
-2027, with the lunar dates (Tết, Hùng Kings' day) written out as explicit solar dates, plus the
-compensatory days for holidays that fall on a weekend. The government fixes some days each year (the
-day next to 2 September, the Tết span and swaps): check its notice and edit the list in config.yaml.
+Statutory days off (Labour Code 2019, art. 112: Tết, the Hùng Kings' day, 30/4, 1/5, 2/9 …) come from
+the ``holidays`` library for any year (``country``, default ``VN``; see core/holiday_calendar.py), with
+its known substitute days. The government fixes some days each year (the day next to 2 September, the
+Tết span and swaps): a site adds what the library does not know yet in ``holidays`` and lists the
+statutory days it works anyway in ``working_days``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.holiday_calendar import statutory_days_off, supported_country
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -33,44 +36,6 @@ class Holiday(BaseModel):
     date: dt.date
     name: str = ""
 
-
-def _h(y: int, m: int, d: int, name: str) -> Holiday:
-    return Holiday(date=dt.date(y, m, d), name=name)
-
-
-# Lunar dates computed with Hồ Ngọc Đức's algorithm (UTC+7) and checked against 2024/2025 known dates:
-# Tết Bính Ngọ = 2026-02-17, Giỗ Tổ 10/3 âm lịch = 2026-04-26 (Sunday);
-# Tết Đinh Mùi = 2027-02-06 (Saturday), Giỗ Tổ = 2027-04-16.
-# Tết is 5 statutory days: the last day of the old lunar year and the first 4 of the new one.
-VN_HOLIDAYS_2026_2027: tuple[Holiday, ...] = (
-    _h(2026, 1, 1, "Tết Dương lịch"),
-    _h(2026, 2, 16, "Tết Nguyên đán (29 tháng Chạp)"),
-    _h(2026, 2, 17, "Tết Nguyên đán (mùng 1)"),
-    _h(2026, 2, 18, "Tết Nguyên đán (mùng 2)"),
-    _h(2026, 2, 19, "Tết Nguyên đán (mùng 3)"),
-    _h(2026, 2, 20, "Tết Nguyên đán (mùng 4)"),
-    _h(2026, 4, 26, "Giỗ Tổ Hùng Vương"),
-    _h(2026, 4, 27, "Nghỉ bù Giỗ Tổ Hùng Vương"),
-    _h(2026, 4, 30, "Ngày Giải phóng miền Nam"),
-    _h(2026, 5, 1, "Quốc tế Lao động"),
-    # The adjacent day to 2/9 is chosen by the government each year; 1/9 assumed here.
-    _h(2026, 9, 1, "Quốc khánh (ngày liền kề)"),
-    _h(2026, 9, 2, "Quốc khánh"),
-    _h(2027, 1, 1, "Tết Dương lịch"),
-    _h(2027, 2, 5, "Tết Nguyên đán (30 tháng Chạp)"),
-    _h(2027, 2, 6, "Tết Nguyên đán (mùng 1)"),
-    _h(2027, 2, 7, "Tết Nguyên đán (mùng 2)"),
-    _h(2027, 2, 8, "Tết Nguyên đán (mùng 3)"),
-    _h(2027, 2, 9, "Tết Nguyên đán (mùng 4)"),
-    _h(2027, 2, 10, "Nghỉ bù Tết Nguyên đán"),
-    _h(2027, 2, 11, "Nghỉ bù Tết Nguyên đán"),
-    _h(2027, 4, 16, "Giỗ Tổ Hùng Vương"),
-    _h(2027, 4, 30, "Ngày Giải phóng miền Nam"),
-    _h(2027, 5, 1, "Quốc tế Lao động"),
-    _h(2027, 5, 3, "Nghỉ bù Quốc tế Lao động"),
-    _h(2027, 9, 2, "Quốc khánh"),
-    _h(2027, 9, 3, "Quốc khánh (ngày liền kề)"),
-)
 
 _DEFAULT_WEEK: dict[Weekday, list[str]] = {d: ["07:00-22:00"] for d in WEEKDAYS}
 
@@ -100,7 +65,19 @@ class BusinessHours(BaseModel):
     weekly: dict[Weekday, list[str]] = Field(
         default_factory=lambda: {d: list(r) for d, r in _DEFAULT_WEEK.items()}
     )
-    holidays: list[Holiday] = Field(default_factory=lambda: list(VN_HOLIDAYS_2026_2027))
+    # Whose statutory days off close the centre (ISO country code; null: none).
+    country: str | None = "VN"
+    # The site's own closures on top of the statutory ones (and days the library does not know yet).
+    holidays: list[Holiday] = []
+    # Statutory days off this site works anyway (a government swap, a 24/7 line's policy).
+    working_days: list[dt.date] = []
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not supported_country(v):
+            raise ValueError(f"no public-holiday calendar for country {v!r} (an ISO code like 'VN')")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -128,7 +105,10 @@ class BusinessHours(BaseModel):
         for h in self.holidays:
             if h.date == day:
                 return h
-        return None
+        if self.country is None or day in self.working_days:
+            return None
+        name = statutory_days_off(self.country, day.year).get(day)
+        return Holiday(date=day, name=name) if name is not None else None
 
 
 def is_open(hours: BusinessHours, now: dt.datetime) -> bool:

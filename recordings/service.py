@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.bus import BusEvent, EventBus
 from core.db import unit_of_work
-from core.errors import NotFound
+from core.errors import NotFound, TongdaiError
 from recordings import crypto
 from recordings.config import RecordingsConfig
 from recordings.models import Recording
@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 AmiAction = Callable[..., Awaitable[Any]]
 Audit = Callable[[str, str, str, str], Awaitable[None]]
+
+
+class RecordingPathRefused(TongdaiError):
+    """A recording path that would leave the recordings directory (absolute, ``..``, a link out)."""
+
+    error_id = "recordings.path_refused"
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,22 @@ class RecordingService:
             if call_id in self._calls:
                 break
             await asyncio.sleep(0.05)
-        await self.register(call_id, rel, self._calls.pop(call_id, {}))
+        try:
+            await self.register(call_id, rel, self._calls.pop(call_id, {}))
+        except RecordingPathRefused as err:
+            log.error("recording of call %s not registered: %s", call_id, err)
+
+    def path_of(self, rel_path: str) -> Path:
+        """``rel_path`` inside the recordings directory, resolved; anything that would leave it (an
+        absolute path, ``..``, a symlink pointing out) is refused, so no CDR or database row can make
+        us serve, encrypt or delete a file elsewhere."""
+        root = self.cfg.dir.resolve()
+        if not rel_path or "\x00" in rel_path or Path(rel_path).is_absolute():
+            raise RecordingPathRefused(f"recording path {rel_path!r} is not relative to the recordings dir")
+        path = (root / rel_path).resolve()
+        if not path.is_relative_to(root) or path == root:
+            raise RecordingPathRefused(f"recording path {rel_path!r} leaves the recordings directory")
+        return path
 
     async def register(self, call_id: str, rel_path: str, call: dict[str, Any]) -> Recording:
         """Store the metadata of a finished recording (idempotent per call)."""
@@ -104,13 +125,13 @@ class RecordingService:
             existing = await s.scalar(select(Recording).where(Recording.call_id == call_id))
         if existing is not None:
             return existing
-        path = self.cfg.dir / rel_path
+        path = self.path_of(rel_path)
         facts = await self._wait_for_file(path)
         key = self.cfg.key()
         stored = rel_path
         if facts is not None and key is not None:
             stored = rel_path + crypto.SUFFIX
-            await asyncio.to_thread(crypto.encrypt_file, path, self.cfg.dir / stored, key)
+            await asyncio.to_thread(crypto.encrypt_file, path, self.path_of(stored), key)
         rec = Recording(
             call_id=call_id,
             path=stored,
@@ -188,7 +209,7 @@ class RecordingService:
             await audit(who, "recording.denied", "recording", call_id)
             raise PermissionError(f"agent {who} may only play their own calls")
         await audit(who, "recording.play", "recording", call_id)
-        return self.cfg.dir / rec.path
+        return self.path_of(rec.path)
 
     async def audio_chunks(self, path: Path) -> AsyncIterator[bytes]:
         """The audio of a file :meth:`open_for` returned, decrypted on the fly when encrypted at rest."""
@@ -220,12 +241,18 @@ class RecordingService:
 
     def _compare(self, rows: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
         known = {p for _, p in rows}
-        missing = [cid for cid, p in rows if not (self.cfg.dir / p).is_file()]
+        missing = [cid for cid, p in rows if not self._is_file(p)]
         files = [f for f in self.cfg.dir.rglob("*") if f.is_file()] if self.cfg.dir.is_dir() else []
         orphans = sorted(
             str(f.relative_to(self.cfg.dir)) for f in files if str(f.relative_to(self.cfg.dir)) not in known
         )
         return missing, orphans
+
+    def _is_file(self, rel_path: str) -> bool:
+        try:
+            return self.path_of(rel_path).is_file()
+        except RecordingPathRefused:
+            return False
 
     async def purge(self, now: datetime | None = None) -> int:
         """Delete recordings older than the retention period, except those flagged for a dispute."""
@@ -237,7 +264,12 @@ class RecordingService:
                 )
             )
             for rec in old:
-                await asyncio.to_thread((self.cfg.dir / rec.path).unlink, missing_ok=True)
+                try:
+                    target = self.path_of(rec.path)
+                except RecordingPathRefused as err:
+                    log.error("purge: %s; row of call %s removed, no file touched", err, rec.call_id)
+                    continue
+                await asyncio.to_thread(target.unlink, missing_ok=True)
             if old:
                 await s.execute(delete(Recording).where(Recording.id.in_([r.id for r in old])))
         return len(old)

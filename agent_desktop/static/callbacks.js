@@ -1,81 +1,76 @@
 // Callback worklist (ivr/callbacks_http.py): my claims, then pending requests by tier and age.
 // "Call back" claims the request (409 if a colleague was quicker) and dials it through click-to-call;
 // the agent then records the outcome or releases the request, which keeps its place in the list.
-"use strict";
-(() => {
-  const lang = document.body.dataset.lang || "vi";
-  const T = {
-    vi: {call: "Gọi lại", again: "Gọi lần nữa", release: "Trả lại", save: "Lưu", none: "Không có yêu cầu gọi lại",
-         attempts: "lần gọi", dialling: "Đang gọi", error: "Lỗi",
-         outcomes: {reached: "Đã liên lạc", no_answer: "Không nghe máy", busy: "Máy bận", voicemail: "Hộp thư thoại",
-                    wrong_number: "Sai số", declined: "Khách không cần nữa"}},
-    en: {call: "Call back", again: "Call again", release: "Release", save: "Save", none: "No callback requests",
-         attempts: "attempts", dialling: "Dialling", error: "Error",
-         outcomes: {reached: "Reached", no_answer: "No answer", busy: "Busy", voicemail: "Voicemail",
-                    wrong_number: "Wrong number", declined: "No longer needed"}},
-  }[lang];
-  const me = document.body.dataset.agent;
-  const csrf = document.body.dataset.csrf;
-  const list = document.getElementById("callbacks");
-  const msg = document.getElementById("callbacks-msg");
-  if (!list) return;
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
-  const hm = (iso) => new Date(iso).toLocaleString("vi-VN", {timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", hour12: false});
-  let outcomes = [];
+import {api} from "./lib/http.js";
+import {errorText, label, t} from "./lib/i18n.js";
+import {dayHm} from "./lib/format.js";
+import {html, nothing, render, repeat} from "./lib/html.js";
 
-  async function api(method, path, body) {
-    const r = await fetch(path, {method, headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
-                                 body: body ? JSON.stringify(body) : undefined, credentials: "same-origin"});
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error((data.error && data.error.message) || r.statusText);
-    return data;
+const me = document.body.dataset.agent;
+const list = document.getElementById("callbacks");
+const msg = document.getElementById("callbacks-msg");
+let outcomes = [];
+
+function row(c) {
+  const mine = c.status === "claimed" && c.claimed_by === me;
+  const facts = [c.customer_id, dayHm(c.requested_at), c.attempts ? t("callbacks.attempts", {n: c.attempts}) : "",
+                 c.claimed_by && !mine ? c.claimed_by : ""].filter(Boolean).join(" · ");
+  let acts = nothing;
+  if (c.status === "pending") {
+    acts = html`<button class="btn primary" data-act="call" @click=${act(c, call)}>${t("callbacks.call")}</button>`;
+  } else if (mine) {
+    acts = html`<button class="btn" data-act="dial" @click=${act(c, () => dial(c.number))}>${t("callbacks.again")}</button>
+      <select data-testid="callback-outcome" aria-label=${t("callbacks.outcome", {number: c.number})}>
+        ${outcomes.map((o) => html`<option value=${o}>${label("outcomes", o)}</option>`)}</select>
+      <button class="btn primary" data-act="complete" @click=${act(c, complete)}>${t("callbacks.save")}</button>
+      <button class="link-btn" data-act="release" @click=${act(c, () => api("POST", `/api/callbacks/${c.id}/release`))}>${t("callbacks.release")}</button>`;
   }
+  return html`<li data-testid="callback" data-id=${c.id} data-number=${c.number} data-status=${c.status}>
+    <span><b>${c.number}</b> <span class="tier">${c.acd_tier || "–"}</span> <small>${facts}</small></span><span>${acts}</span></li>`;
+}
 
-  function row(c) {
-    const mine = c.status === "claimed" && c.claimed_by === me;
-    const head = `<span><b>${esc(c.number)}</b> <span class="tier">${esc(c.acd_tier || "–")}</span>
-      <small>${esc(c.customer_id || "")} · ${hm(c.requested_at)}${c.attempts ? ` · ${c.attempts} ${T.attempts}` : ""}${c.claimed_by && !mine ? ` · ${esc(c.claimed_by)}` : ""}</small></span>`;
-    let acts = "";
-    if (c.status === "pending") acts = `<button class="btn primary" data-act="call">${T.call}</button>`;
-    else if (mine) {
-      acts = `<button class="btn" data-act="dial">${T.again}</button>
-        <select data-testid="callback-outcome">${outcomes.map((o) => `<option value="${esc(o)}">${esc(T.outcomes[o] || o)}</option>`).join("")}</select>
-        <button class="btn primary" data-act="complete">${T.save}</button>
-        <button class="link-btn" data-act="release">${T.release}</button>`;
-    }
-    return `<li data-testid="callback" data-id="${c.id}" data-number="${esc(c.number)}" data-status="${esc(c.status)}">${head}<span>${acts}</span></li>`;
-  }
+async function call(c) {
+  await api("POST", `/api/callbacks/${c.id}/claim`);
+  await dial(c.number);
+}
 
-  async function refresh() {
-    try {
-      const data = await api("GET", "/api/callbacks");
-      outcomes = data.outcomes;
-      list.innerHTML = data.callbacks.map(row).join("") || `<li class="muted">${T.none}</li>`;
-    } catch (e) { msg.textContent = `${T.error}: ${e.message}`; }
-  }
+async function dial(number) {
+  const r = await api("POST", "/api/calls/dial", {number});
+  msg.textContent = t("callbacks.dialling", {number: r.dialling});
+}
 
-  async function dial(number) {
-    const r = await api("POST", "/api/calls/dial", {number});
-    msg.textContent = `${T.dialling} ${r.dialling}…`;
-  }
+function complete(c, li) {
+  return api("POST", `/api/callbacks/${c.id}/complete`, {outcome: li.querySelector("select").value});
+}
 
-  list.addEventListener("click", async (e) => {
-    const btn = e.target.closest("button[data-act]");
-    if (!btn) return;
-    const li = btn.closest("li");
-    const id = li.dataset.id, act = btn.dataset.act;
+// A row's button: runs fn(callback, row), says what went wrong, and refreshes the list either way
+// (a 409 means a colleague was quicker: the refreshed list shows it).
+function act(c, fn) {
+  return async (e) => {
+    const btn = e.currentTarget;
     btn.disabled = true;
     msg.textContent = "";
     try {
-      if (act === "call") { await api("POST", `/api/callbacks/${id}/claim`); await dial(li.dataset.number); }
-      else if (act === "dial") await dial(li.dataset.number);
-      else if (act === "complete") await api("POST", `/api/callbacks/${id}/complete`, {outcome: li.querySelector("select").value});
-      else if (act === "release") await api("POST", `/api/callbacks/${id}/release`);
-    } catch (err) { msg.textContent = `${T.error}: ${err.message}`; }
+      await fn(c, btn.closest("li"));
+    } catch (err) {
+      msg.textContent = `${t("desk.error")}: ${errorText(err)}`;
+    }
     btn.disabled = false;
     await refresh();
-  });
+  };
+}
 
+async function refresh() {
+  try {
+    const data = await api("GET", "/api/callbacks");
+    outcomes = data.outcomes;
+    render(data.callbacks.length ? repeat(data.callbacks, (c) => c.id, row) : html`<li class="muted">${t("callbacks.none")}</li>`, list);
+  } catch (err) {
+    msg.textContent = `${t("desk.error")}: ${errorText(err)}`;
+  }
+}
+
+if (list) {
   refresh();
   setInterval(refresh, 30000);  // new requests arrive from the IVR; a colleague's claims disappear
-})();
+}

@@ -141,7 +141,13 @@ async def test_attended_transfer_consults_the_target_agent_then_hands_over(
         return bool(caller) and any(c["Channel"].startswith("Local/1002@") for c in others)
 
     await eventually(handed_over, timeout=15)
-    assert not any(c["Channel"].startswith("Local/1001@tongdai-agents") for c in await channels(ami))
+
+    # 1001's leg is a Local pair: the half we hung up goes at once, its partner a moment later (its
+    # teardown races the hand-over's bridge change), so wait for both halves, never assume one step.
+    async def agent_left() -> bool:
+        return not any(c["Channel"].startswith("Local/1001@tongdai-agents") for c in await channels(ami))
+
+    await eventually(agent_left, timeout=15)
     for c in await channels(ami):
         await ami.action("Hangup", {"Channel": c["Channel"]}, check=False)
 

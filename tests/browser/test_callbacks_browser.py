@@ -12,7 +12,8 @@ from sqlalchemy import select
 from core.ami import AmiClient
 from core.models import AuditEntry
 from tests.asterisk.conftest import eventually
-from tests.browser.test_desktop_browser import hang_up_all, log_in
+from tests.browser.support import axe_violations, describe, log_in, watch_of
+from tests.browser.test_desktop_browser import hang_up_all
 from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
@@ -55,6 +56,9 @@ async def test_agent_calls_back_the_vip_first_from_the_desktop(
         await expect(page.get_by_test_id("callbacks-msg")).to_contain_text("0912345678")
         mine = page.locator(f'[data-testid=callback][data-id="{vip}"]')
         await expect(mine).to_have_attribute("data-status", "claimed")
+        # The worklist with my claim (its outcome select, its buttons) passes axe-core.
+        found = await axe_violations(page, base)
+        assert not found, describe(found)
         await mine.get_by_test_id("callback-outcome").select_option("reached")
         await mine.locator("button[data-act=complete]").click()
         await expect(rows).to_have_count(1)
@@ -67,5 +71,6 @@ async def test_agent_calls_back_the_vip_first_from_the_desktop(
                 for r in await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == str(vip)))
             ]
         assert ("1001", "callback.claim") in audit and ("1001", "callback.complete.reached") in audit
+        assert watch_of(page).errors == [] and watch_of(page).csp == []
     finally:
         await hang_up_all(ami)

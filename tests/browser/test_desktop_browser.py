@@ -14,6 +14,7 @@ import pytest
 
 from core.ami import AmiClient
 from tests.asterisk.conftest import place_call
+from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
@@ -34,21 +35,6 @@ async def hang_up_all(ami: AmiClient) -> None:
     for e in resp.events:
         if e.name == "CoreShowChannel":
             await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
-
-
-async def log_in(browser: Any, base: str, agent: str, path: str = "/") -> Any:
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 960}, locale="vi-VN")
-    page = await ctx.new_page()
-    page.on("pageerror", lambda e: print("browser page error:", e))  # shown by pytest on failure
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=agent]", agent)
-    await page.fill("input[name=password]", f"demo-{agent}")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/")
-    if path != "/":
-        await page.goto(f"{base}{path}")
-    await page.wait_for_selector("#link.up")
-    return page
 
 
 async def expect_pop(bridge: Bridge, page: Any, name: str) -> None:
@@ -99,6 +85,9 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         # Money in VND with Vietnamese digit grouping ("1.234.000 ₫").
         await expect(agent.get_by_test_id("pop-debt")).to_have_text(VND)
         await expect(agent.locator("table.svc td.r").first).to_have_text(VND)
+        # The pop a real call raised passes axe-core (no critical or serious violation).
+        found = await axe_violations(agent, base)
+        assert not found, describe(found)
         # Answered: the pop turns green, the wallboard counts it answered, nobody waits.
         await expect(agent.locator("#pop.answered")).to_have_count(1, timeout=RING_SECONDS * 1000 + 5000)
         await expect(queue_cell(board, "mobile", "answered")).to_have_text("1", timeout=3000)
@@ -143,8 +132,12 @@ async def test_agent_pop_disposition_and_wallboard_in_chromium(
         await expect(paused.locator('[data-k="reason"]')).to_have_text("Ăn trưa", timeout=3000)
         await expect(board.locator("#clock")).to_have_text(re.compile(r"\d{2}/\d{2}/\d{4}$"))
         await expect(board.get_by_test_id("sl-definition")).to_contain_text("Mức phục vụ (SL)")
+        found = await axe_violations(board, base)
+        assert not found, describe(found)
         await board.wait_for_timeout(300)  # let the chart redraw before the picture (cosmetic only)
         await board.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
+        for page in (agent, board):
+            assert watch_of(page).errors == [] and watch_of(page).csp == []
     finally:
         await set_ring(ami, "")
         await hang_up_all(ami)

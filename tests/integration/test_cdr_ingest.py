@@ -65,3 +65,23 @@ async def test_spooled_while_database_down_then_drained(tmp_path: Path) -> None:
         ids = set(await s.scalars(select(CdrRecord.uniqueid)))
     assert ids == {"ast1-1795400000.1", "ast1-1795400000.2"}
     await up.dispose()
+
+
+async def test_rerate_reads_back_stored_times(db_url: str, tmp_path: Path) -> None:
+    """`tongdai billing rerate` rates CDRs read back from the database (SQLite returns naive times)."""
+    from datetime import UTC, datetime
+
+    engine = create_engine(db_url)
+    await upgrade_to_head(engine)
+    ingest = CdrIngest(session_factory(engine), tmp_path, "ast1", Rater(BillingConfig()))
+    assert await ingest.ingest(CDR) is True
+    async with session_factory(engine)() as s:
+        first = await s.scalar(select(RatedCall))
+    n = await ingest.rerate(
+        Rater(BillingConfig()), datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
+    )
+    async with session_factory(engine)() as s:
+        again = list(await s.scalars(select(RatedCall)))
+    assert n == 1 and first is not None and len(again) == 1
+    assert again[0].total == first.total and again[0].answered_at == first.answered_at
+    await engine.dispose()

@@ -325,11 +325,16 @@ def test_a_call_is_rated_in_the_band_it_started_in(rater: Rater) -> None:
     ("start", "holiday", "band", "percent"),
     [
         (datetime(2025, 9, 2, 10, 0, tzinfo=VN_TZ), True, "holiday", 70),
-        # Local midnight of 2 September is still 1 September in UTC: the local date decides.
-        (datetime(2025, 9, 1, 17, 0, tzinfo=UTC), True, "holiday", 70),
-        (datetime(2025, 9, 1, 16, 59, 59, tzinfo=UTC), False, "offpeak", 70),
-        (datetime(2026, 1, 1, 12, 0, tzinfo=VN_TZ), True, "holiday", 70),  # recurring 01-01
-        (datetime(2025, 4, 7, 12, 0, tzinfo=VN_TZ), False, "peak", 100),  # lunar holiday: not listed
+        # Local midnight of 1 September (a day off) is still 31 August in UTC: the local date decides.
+        (datetime(2025, 8, 31, 17, 0, tzinfo=UTC), True, "holiday", 70),
+        (datetime(2025, 8, 31, 16, 59, 59, tzinfo=UTC), False, "offpeak", 70),
+        # Local 3 September 00:00 is a working day, though UTC still says 2 September.
+        (datetime(2025, 9, 2, 17, 0, tzinfo=UTC), False, "offpeak", 70),
+        (datetime(2026, 1, 1, 12, 0, tzinfo=VN_TZ), True, "holiday", 70),  # New Year
+        # The lunar holidays of any year, no list written: Hùng Kings' day 2025 and Tết 2028.
+        (datetime(2025, 4, 7, 12, 0, tzinfo=VN_TZ), True, "holiday", 70),
+        (datetime(2028, 1, 26, 12, 0, tzinfo=VN_TZ), True, "holiday", 70),
+        (datetime(2028, 2, 7, 12, 0, tzinfo=VN_TZ), False, "peak", 100),
     ],
 )
 def test_holidays_in_local_time(

@@ -270,5 +270,17 @@ def test_bad_top_level_fields(field: str, value: Any, loc: str) -> None:
 
 
 def test_leap_day_recurring_holiday_only_in_leap_years() -> None:
-    days = BillingConfig(recurring_holidays=["02-29"]).holiday_dates(2023, 2025)
+    days = BillingConfig(country=None, recurring_holidays=["02-29"]).holiday_dates(2023, 2025)
     assert days == {date(2024, 2, 29)}
+
+
+def test_statutory_days_off_for_any_year_with_site_overrides() -> None:
+    days = BillingConfig().holiday_dates(2028, 2035)
+    assert {date(2028, 1, 26), date(2030, 2, 2), date(2035, 2, 8)} <= days  # Tết, lunar, no list written
+    assert date(2030, 2, 3) in days and date(2030, 1, 30) not in days
+    site = BillingConfig(working_days=[date(2028, 5, 1)], holidays=[date(2028, 3, 8)]).holiday_dates(
+        2028, 2028
+    )
+    assert date(2028, 5, 1) not in site and date(2028, 3, 8) in site and date(2028, 9, 2) in site
+    with pytest.raises(ValidationError, match="no public-holiday calendar"):
+        BillingConfig(country="XX")

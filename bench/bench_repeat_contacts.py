@@ -1,0 +1,154 @@
+"""Benchmark: repeat contacts and FCR per owner (reports/repeat_contacts.py) at 1M calls.
+
+Loads N calls over D days (about two contacts per owner a month, a tenth from a few frequent
+callers, a fifth of owners unidentified) into PostgreSQL with COPY, then times the report for one day, for a
+week and for the whole period, and prints the time per day of data.
+
+    python bench/bench_repeat_contacts.py                    # 1M calls over 30 days, PostgreSQL
+    python bench/bench_repeat_contacts.py --calls 200000 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+from sqlalchemy import insert
+
+from core.db import create_engine, session_factory
+from core.models import CallRecord
+from reports.repeat_contacts import repeat_contacts
+from tongdai.schema import upgrade_to_head
+
+START = date(2026, 10, 1)
+
+
+@asynccontextmanager
+async def database(kind: str, pg_admin: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="tongdai_bench_") as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/calls.db"
+        return
+    name = f"tongdai_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_admin)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql+asyncpg://{pg_admin.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(pg_admin)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def rows(n: int, days: int, seed: int) -> list[tuple[object, ...]]:
+    rng = random.Random(seed)
+    owners = max(1, n // 2)  # two contacts per owner a month on average; a few call far more often
+    t0 = datetime(START.year, START.month, START.day, tzinfo=UTC) - timedelta(hours=7)
+    out = []
+    for i in range(n):
+        owner = int(rng.paretovariate(1.5)) % owners if rng.random() < 0.1 else rng.randrange(owners)
+        at = t0 + timedelta(seconds=rng.randrange(days * 86400))
+        answered = rng.random() < 0.85
+        agent = f"{1000 + rng.randrange(100)}" if answered else ""
+        out.append((
+            f"bench-{i}", f"09{owner:08d}", f"KH{owner:010d}" if owner % 5 else None,
+            rng.choice(["mobile", "internet", "tv", "billing"]), rng.choice(["gold", "silver", "standard"]),
+            agent, at, at + timedelta(seconds=30) if answered else None,
+            "", "", "", "[]", "", "", "answered" if answered else "abandoned", False,
+        ))  # fmt: skip
+    return out
+
+
+COLUMNS = [
+    *(
+        "call_id",
+        "caller_number",
+        "customer_id",
+        "queue",
+        "acd_tier",
+        "agent_id",
+        "started_at",
+        "answered_at",
+    ),
+    *("dialled", "tier", "language", "ivr_path", "ivr_path_text", "ivr_outcome", "disposition", "recovered"),
+]
+
+
+async def load(url: str, data: list[tuple[object, ...]]) -> float:
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    t = time.perf_counter()
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.copy_records_to_table("calls", records=data, columns=COLUMNS)
+            await conn.execute("ANALYZE calls")
+        finally:
+            await conn.close()
+    else:
+        async with engine.begin() as c:
+            for i in range(0, len(data), 20_000):
+                await c.execute(
+                    insert(CallRecord), [dict(zip(COLUMNS, r, strict=True)) for r in data[i : i + 20_000]]
+                )
+    await engine.dispose()
+    return time.perf_counter() - t
+
+
+async def run(args: argparse.Namespace) -> None:
+    data = rows(args.calls, args.days, args.seed)
+    async with database(args.db, args.pg_admin) as url:
+        loaded = await load(url, data)
+        print(f"{args.db}: {args.calls:,} calls over {args.days} days loaded in {loaded:.1f} s")
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        now = datetime.combine(START + timedelta(days=args.days + 30), datetime.min.time(), UTC)
+        for span in (1, 7, args.days):
+            for topic in ("none", "queue"):
+                t = time.perf_counter()
+                report = await repeat_contacts(
+                    sessions,
+                    START,
+                    START + timedelta(days=span),
+                    topic=topic,
+                    now=now,  # type: ignore[arg-type]
+                )
+                took = time.perf_counter() - t
+                fcr = report.total.fcr
+                print(
+                    f"  {span:>2} day(s), topic {topic:<5}: {took * 1000:8.1f} ms  "
+                    f"({took * 1000 / span:6.1f} ms per day of data)  contacts {report.total.contacts:,}  "
+                    f"repeat rate {report.total.repeat_rate or 0:.1%}  FCR {fcr or 0:.1%}"
+                )
+        await engine.dispose()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--calls", type=int, default=1_000_000)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    p.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
+    p.add_argument("--seed", type=int, default=1)
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

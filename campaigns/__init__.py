@@ -1,0 +1,1 @@
+"""Outbound care and advertising campaigns: lists, Việt Nam's calling rules, and the dialler's pacing."""

@@ -1,0 +1,1 @@
+"""Quality evaluations: score forms from config.yaml, filled by QA analysts while listening to calls."""
