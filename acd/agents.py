@@ -31,7 +31,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,8 +42,11 @@ from acd.state_log import StateLogWriter
 from core.ami import AmiEvent, AmiResponse
 from core.bus import BusEvent, EventBus
 from core.calls import agent_from_member
-from core.config import AgentConfig, Settings
+from core.config import AgentConfig
 from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,12 +19,15 @@ from agent_desktop.wallboard import today_bounds
 from core import errors
 from core.audit import Audit
 from core.bus import BusEvent
-from core.config import AgentConfig, Settings
+from core.config import AgentConfig
 from core.errors import Conflict, NotFound
 from core.identity import SUPERVISOR_ROLES, Who
 from core.models import CallRecord
 from core.phone import InvalidNumber, dial_digits
 from core.protocol_safety import check_line_value
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ class Ami(Protocol):
 
 
 class BridgeView(Protocol):
-    """What the desktop needs of the running :class:`core.app.Bridge` (read lazily: AMI starts last)."""
+    """What the desktop needs of the running :class:`tongdai.app.Node` (read lazily: AMI starts last)."""
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession] | None

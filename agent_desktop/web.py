@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 import jinja2
@@ -28,10 +28,12 @@ from agent_desktop.sessions import setup_sessions
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
 from agent_desktop.ws import HUB_KEY, SETTINGS_KEY, websocket
 from core.audit import Audit, AuditTrail
-from core.config import Settings
 from core.http import json_errors, setup_api
 from core.models import CallRecord
 from reports.http import add_report_routes
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 

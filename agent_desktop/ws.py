@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -18,14 +18,16 @@ from agent_desktop.actions import BadRequest
 from agent_desktop.hub import PopHub
 from agent_desktop.sessions import current_agent
 from agent_desktop.wallboard import Wallboard
-from core.config import Settings
 from core.errors import TongdaiError
 from core.http import REGISTRY_KEY, LoginRequired, Registry, error_body, invoke
 from core.identity import Who
 
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
+
 log = logging.getLogger(__name__)
 
-SETTINGS_KEY = web.AppKey("settings", Settings)
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings")
 HUB_KEY = web.AppKey("hub", PopHub)
 WALLBOARD_KEY = web.AppKey("wallboard", Wallboard)
 

@@ -44,12 +44,12 @@ async def serve_tongdai(db: Path, customers: int, redis_url: str | None, prefix:
     from core.bus import LocalBus
     from core.calls import CallTracker
     from core.db import create_engine, session_factory
-    from core.migrate import upgrade_to_head
     from crm_bridge.demo_data import load_demo
     from crm_bridge.directory import CustomerDirectory
     from ivr.agi_route import IvrRoute
     from ivr.callbacks import CallbackStore
     from tests.support.settings import make_settings
+    from tongdai.schema import upgrade_to_head
 
     settings = make_settings(database={"url": f"sqlite+aiosqlite:///{db}"})
     engine = create_engine(settings.database.url)
@@ -70,7 +70,7 @@ async def serve_tongdai(db: Path, customers: int, redis_url: str | None, prefix:
     server = AgiServer("127.0.0.1", 0, command_timeout=30)
     route.register(server)
     await server.start()
-    from core.app import freeze_startup_heap
+    from tongdai.app import freeze_startup_heap
 
     freeze_startup_heap()  # as `tongdai serve` does once the bridge is up
     print(server.port, flush=True)

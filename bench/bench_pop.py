@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from core.ami import AmiEvent
-from core.app import Bridge
 from crm_bridge.demo_data import load_demo
 from crm_bridge.models import Customer
 from tests.support.settings import base_config, free_port, make_settings
+from tongdai.app import Bridge
 
 
 async def agent_socket(

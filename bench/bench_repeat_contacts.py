@@ -28,9 +28,9 @@ import asyncpg
 from sqlalchemy import insert
 
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from reports.repeat_contacts import repeat_contacts
+from tongdai.schema import upgrade_to_head
 
 START = date(2026, 10, 1)
 

@@ -6,6 +6,11 @@ the service refuses to start rather than half-start.
 
 Environment overrides: ``TONGDAI__ASTERISK__AMI__SECRET=...`` sets ``asterisk.ami.secret`` (double
 underscore separates levels). They are meant for secrets; any scalar key may be overridden.
+
+Core defines the deployment-wide sections (:class:`CoreSettings`: node, hotline, Asterisk, database,
+Redis, web, queues, agents). Each feature package declares its own section(s) as a :class:`Section`
+mixin in its ``component.py`` together with the cross-section checks it needs; the composition root
+(``tongdai.settings``) assembles the complete model from them and hands it to :func:`parse_config`.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import yaml
 from pydantic import (
@@ -28,16 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from acd.policy import AcdPolicyConfig
-from agent_desktop.config import DesktopConfig
-from billing.cdr import CdrConfig
-from billing.tariffs import BillingConfig
 from core.errors import ConfigError
-from crm_bridge.config import CrmConfig
-from ivr.callback_config import CallbackConfig
-from ivr.config import IvrConfig
-from recordings.config import RecordingsConfig
-from reports.config import ReportsConfig
 
 ENV_PREFIX = "TONGDAI__"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
@@ -191,7 +187,16 @@ class AgentConfig(Section):
         return f"PJSIP/{self.id}"
 
 
-class Settings(Section):
+# A cross-section check a component contributes: the problems it finds, each "dotted.key: what is wrong".
+Check = Callable[[Any], Iterable[str]]
+
+
+class CoreSettings(Section):
+    """The sections every node has. The complete model (``tongdai.settings.Settings``) adds each
+    component's sections and lists their cross-section checks in ``CHECKS``."""
+
+    CHECKS: ClassVar[tuple[Check, ...]] = ()
+
     node: NodeConfig = NodeConfig()
     hotline: HotlineConfig
     asterisk: AsteriskConfig
@@ -201,46 +206,30 @@ class Settings(Section):
     queues: list[QueueConfig] = Field(min_length=1)
     default_queue: str
     agents: list[AgentConfig] = []
-    # crm tier (crm_bridge) → ACD tier (acd): whom the queue serves first.
-    tier_map: dict[str, str] = {"large": "vip", "sme": "gold", "other": "standard", "standard": "standard"}
-    acd: AcdPolicyConfig = AcdPolicyConfig()
-    crm: CrmConfig = CrmConfig()
-    ivr: IvrConfig
-    billing: BillingConfig = BillingConfig()
-    cdr: CdrConfig = CdrConfig()
-    recordings: RecordingsConfig = RecordingsConfig()
-    desktop: DesktopConfig = DesktopConfig()
-    callbacks: CallbackConfig = CallbackConfig()
-    reports: ReportsConfig = ReportsConfig()
 
     @model_validator(mode="after")
-    def _references(self) -> Settings:
-        queues = {q.name for q in self.queues}
-        agents = {a.id for a in self.agents}
-        problems: list[str] = []
-        if len(queues) != len(self.queues):
-            problems.append("queues: queue names must be unique")
-        if len(agents) != len(self.agents):
-            problems.append("agents: agent ids must be unique")
-        if self.default_queue not in queues:
-            problems.append(f"default_queue: {self.default_queue!r} is not a queue in 'queues'")
-        for i, q in enumerate(self.queues):
-            for j, m in enumerate(q.members):
-                if m.agent not in agents:
-                    problems.append(f"queues.{i}.members.{j}.agent: unknown agent {m.agent!r}")
-        acd_tiers = {t.name for t in self.acd.tiers}
-        for crm_tier, acd_tier in self.tier_map.items():
-            if acd_tier not in acd_tiers:
-                problems.append(f"tier_map.{crm_tier}: {acd_tier!r} is not a tier in acd.tiers")
-        for ref in self.ivr.transfer_queues():
-            if ref not in queues:
-                problems.append(f"ivr: transfers to unknown queue {ref!r}")
-        for node_id, ref in self.ivr.callback_queues().items():
-            if ref not in queues:
-                problems.append(f"ivr.nodes.{node_id}.queue: calls back into unknown queue {ref!r}")
+    def _references(self) -> Self:
+        # One error listing every problem, core's and each component's, so one run shows them all.
+        problems = list(self._core_problems())
+        for check in type(self).CHECKS:
+            problems.extend(check(self))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _core_problems(self) -> Iterable[str]:
+        queues = {q.name for q in self.queues}
+        agents = {a.id for a in self.agents}
+        if len(queues) != len(self.queues):
+            yield "queues: queue names must be unique"
+        if len(agents) != len(self.agents):
+            yield "agents: agent ids must be unique"
+        if self.default_queue not in queues:
+            yield f"default_queue: {self.default_queue!r} is not a queue in 'queues'"
+        for i, q in enumerate(self.queues):
+            for j, m in enumerate(q.members):
+                if m.agent not in agents:
+                    yield f"queues.{i}.members.{j}.agent: unknown agent {m.agent!r}"
 
     def queue(self, name: str) -> QueueConfig:
         for q in self.queues:
@@ -253,6 +242,9 @@ class Settings(Section):
             if a.id == agent_id:
                 return a
         return None
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -321,8 +313,10 @@ def _format_errors(err: ValidationError, lines: dict[tuple[str, ...], int], sour
     return f"{source}: invalid configuration:\n" + "\n".join(out)
 
 
-def parse_config(text: str, source: str = "config.yaml", env: Mapping[str, str] | None = None) -> Settings:
-    """Validate config text; raise ConfigError naming every bad key and its line."""
+def parse_config(
+    model: type[M], text: str, source: str = "config.yaml", env: Mapping[str, str] | None = None
+) -> M:
+    """Validate config text as ``model``; raise ConfigError naming every bad key and its line."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -335,15 +329,15 @@ def parse_config(text: str, source: str = "config.yaml", env: Mapping[str, str] 
         _line_index(node, (), lines)
     _apply_env(data, os.environ if env is None else env)
     try:
-        return Settings.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(err, lines, source)) from None
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+def load_config(model: type[M], path: str | Path, env: Mapping[str, str] | None = None) -> M:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{p}: cannot read the configuration: {err.strerror}") from err
-    return parse_config(text, str(p), env)
+    return parse_config(model, text, str(p), env)

@@ -1,23 +1,42 @@
-"""Wiring of crm_bridge from its config section: the directory, its cache and the external CRM.
+"""Wiring of crm_bridge: its config section, its CLI commands, and at start-up the directory, its
+cache and the external CRM (the screen pop's profile source).
 
-The lead's app factory calls :func:`build` once at start-up and :meth:`CrmComponent.close` at shutdown;
-nothing here runs at import time.
+The composition root enters :func:`running` once at start-up; the CLI commands use :func:`build`.
+Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.cli import CliContext, Commands, Sessions
+from core.component import ComponentSpec, Infra
+from core.config import Section
 from crm_bridge.cache import ProfileCache, ProfileCacheLike
 from crm_bridge.config import CrmConfig
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.external import ExternalCrm, ProfileService
 from crm_bridge.memory_cache import MemoryProfileCache
+from crm_bridge.pop_profile import PopProfiles
 
-__all__ = ["CrmComponent", "build"]
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "CrmComponent", "CrmSections", "build", "running"]
+
+
+class CrmSections(Section):
+    crm: CrmConfig = CrmConfig()
 
 
 @dataclass
@@ -26,10 +45,15 @@ class CrmComponent:
     profiles: ProfileService  # what the screen pop calls (local + external CRM under a deadline)
     cache: ProfileCacheLike | None
     external: ExternalCrm | None
+    pop: PopProfiles  # the pop's rule (crm_bridge/pop_profile.py); the IVR hands it what it loaded
 
     async def close(self) -> None:
         if self.external is not None:
             await self.external.close()
+
+    async def profile_for_call(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        """The screen pop's profile for a call (the tracker's call dict), fetched once per call."""
+        return await self.pop.for_call(call)
 
 
 def build(
@@ -62,4 +86,130 @@ def build(
     external = None
     if config.external.enabled and config.external.base_url is not None:
         external = ExternalCrm(str(config.external.base_url), timeout_seconds=config.external.timeout_seconds)
-    return CrmComponent(directory, ProfileService(directory, external), cache, external)
+    profiles = ProfileService(directory, external)
+    pop = PopProfiles(directory, profiles, external_crm=external is not None)
+    return CrmComponent(directory, profiles, cache, external, pop)
+
+
+@asynccontextmanager
+async def running(settings: Settings, infra: Infra) -> AsyncIterator[CrmComponent]:
+    crm = build(settings.crm, infra.sessions, infra.redis)
+    crm.pop.attach(infra.bus)  # forgets a call's profile when it ends
+    try:
+        yield crm
+    finally:
+        await crm.close()
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def _redis(settings: Settings) -> Redis | None:
+    if not settings.redis.url:
+        return None
+    import redis.asyncio as aioredis
+
+    return aioredis.from_url(settings.redis.url)
+
+
+def cmd_import(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    import asyncio
+
+    from tqdm import tqdm
+
+    from crm_bridge.importer import import_csv
+
+    if not any((args.customers, args.subscriptions, args.revenue, args.points)):
+        print(
+            "tongdai: give at least one of --customers, --subscriptions, --revenue, --points", file=sys.stderr
+        )
+        return 2
+    s = ctx.settings()
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="row", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    async def run(sessions: Sessions) -> Any:
+        redis = _redis(s)  # so the cached profiles of every customer touched are invalidated
+        try:
+            crm = build(s.crm, sessions, redis)
+            return await import_csv(
+                sessions,
+                customers=args.customers,
+                subscriptions=args.subscriptions,
+                revenue=args.revenue,
+                points=args.points,
+                progress=progress,
+                cache=crm.cache,
+                id_format=s.crm.customer_id.format(),
+            )
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+    try:
+        report = asyncio.run(ctx.with_db(s, run, migrate=True))
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(
+        f"imported {report.customers} customers, {report.subscriptions} subscriptions, "
+        f"{report.revenue} revenue lines, {report.points} points entries, {report.contacts} contact numbers"
+    )
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from crm_bridge.demo_data import load_demo
+
+    async def run(engine: AsyncEngine) -> int:
+        return await load_demo(engine, args.customers, seed=args.seed)
+
+    started = time.monotonic()
+    n = asyncio.run(ctx.with_engine(ctx.settings(), run, migrate=True))
+    print(f"loaded {n:,} demo customers in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def cmd_lookup(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    import asyncio
+
+    s = ctx.settings()
+
+    async def run(sessions: Sessions) -> Any:
+        crm = build(s.crm, sessions)
+        key = args.key.strip()
+        if s.crm.customer_id.format().is_valid(key.upper()):
+            return await crm.directory.by_customer_id(key.upper())
+        return await crm.directory.by_number(key) or await crm.directory.by_account(key)
+
+    profile = asyncio.run(ctx.with_db(s, run))
+    if profile is None:
+        print(f"no customer for {args.key!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(profile.to_json(), ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def commands(cli: Commands) -> None:
+    crm = cli.group("crm", "customer data: CSV import, demo data, lookup")
+    imp = crm.add("import", cmd_import, "import CSV files, all or nothing (bad rows reported by number)")
+    for name in ("--customers", "--subscriptions", "--revenue", "--points"):
+        imp.add_argument(name)
+    dd = crm.add("demo-data", cmd_demo_data, "generate realistic demo customers into the database")
+    dd.add_argument("customers", type=int)
+    dd.add_argument("--seed", type=int, default=1)
+    crm.add("lookup", cmd_lookup, "a customer's profile by number, customer ID or account").add_argument(
+        "key"
+    )
+
+
+SPEC = ComponentSpec("crm", sections=CrmSections, commands=commands)

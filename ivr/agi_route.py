@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acd.policy import AcdPolicy
 from core.agi import AgiServer, AgiSession
 from core.bus import BusEvent
 from core.calls import CallTracker
-from core.config import Settings
 from core.errors import AgiHangup
 from core.phone import CallerNumber, try_e164
 from core.vietnam import now_vn
@@ -44,6 +43,9 @@ from ivr.machine import (
     Transfer,
 )
 from ivr.metrics import IvrMetrics, last_node
+
+if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
 DIGITS = "0123456789*#"

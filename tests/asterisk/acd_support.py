@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from core.ami import AmiClient, AmiEvent
-from core.app import Bridge
 from core.db import create_engine
-from core.migrate import upgrade_to_head
 from crm_bridge.demo_data import load_demo
 from tests.asterisk.conftest import ACD_SIP_AGENT, ACD_WRAPUP_QUEUE, AsteriskSandbox
 from tests.support.settings import SIMPLE_IVR, TEST_QUEUES, base_config
+from tongdai.app import Bridge
+from tongdai.schema import upgrade_to_head
 
 QUEUE = "tv"
 VIP = "0912345678"  # Nguyễn Văn An: CRM tier large → ACD tier vip

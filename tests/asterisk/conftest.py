@@ -20,11 +20,11 @@ import pytest
 
 from asterisk_conf.render import write_all
 from core.ami import AmiClient
-from core.app import Bridge
-from core.config import Settings
 from crm_bridge.demo_data import load_demo
 from ivr.prompts import generate_prompts
 from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, base_config, free_port, make_settings
+from tongdai.app import Bridge
+from tongdai.settings import Settings
 
 SANDBOX = REPO / "asterisk_conf" / "sandbox.sh"
 AMI_SECRET = "test-ami-secret"

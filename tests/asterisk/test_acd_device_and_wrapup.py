@@ -22,7 +22,6 @@ from acd.models import AgentStateLog
 from agent_desktop.api import WALLBOARD_KEY
 from agent_desktop.wallboard import Wallboard
 from core.ami import AmiClient
-from core.app import Bridge
 from core.bus import BusEvent
 from tests.asterisk.acd_support import (
     GOLD,
@@ -40,6 +39,7 @@ from tests.asterisk.acd_support import (
     with_wrapup_queue,
 )
 from tests.asterisk.conftest import ACD_SIP_AGENT, AsteriskSandbox, eventually, place_call
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from acd.models import AgentStateLog
 from core.ami import AmiClient, AmiEvent
-from core.app import Bridge
 from core.models import CallRecord
 from tests.asterisk.acd_support import (
     GOLD,
@@ -35,6 +34,7 @@ from tests.asterisk.acd_support import (
     running_bridge,
 )
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

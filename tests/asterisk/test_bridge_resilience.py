@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from billing.models import CdrRecord
 from core.ami import AmiClient, AmiEvent
-from core.app import Bridge
 from core.bus import BusEvent
 from core.models import CallRecord
 from tests.asterisk.conftest import SANDBOX, AsteriskSandbox, eventually, place_call
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

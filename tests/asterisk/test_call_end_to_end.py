@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from billing.models import CdrRecord
 from core.ami import AmiClient
-from core.app import Bridge
 from core.models import CallRecord
 from tests.asterisk.conftest import eventually, place_call
 from tests.support.desktop import login, next_frame
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

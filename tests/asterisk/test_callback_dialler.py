@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiClient
-from core.app import Bridge
 from core.models import AuditEntry
 from tests.asterisk.acd_support import (
     QUEUE,
@@ -33,6 +32,7 @@ from tests.asterisk.acd_support import (
 )
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.support.desktop import login, next_frame
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiClient
-from core.app import Bridge
 from core.models import AuditEntry
 from tests.asterisk.conftest import eventually, place_call
 from tests.support.desktop import login, next_frame
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

@@ -19,10 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiClient
-from core.app import Bridge
 from core.bus import BusEvent
 from core.db import create_engine
-from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from crm_bridge.demo_data import load_demo
 from crm_bridge.importer import import_csv
@@ -31,6 +29,8 @@ from ivr.models import CallbackRequest
 from ivr.prompts import word_sounds
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
 from tests.support.settings import base_config
+from tongdai.app import Bridge
+from tongdai.schema import upgrade_to_head
 
 pytestmark = pytest.mark.asterisk
 

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from billing.models import CdrRecord, RatedCall
 from core.ami import AmiClient
-from core.app import Bridge
 from core.bus import BusEvent
 from recordings.models import Recording
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
+from tongdai.app import Bridge
 
 pytestmark = pytest.mark.asterisk
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiClient
-from core.app import Bridge
 from core.models import AuditEntry
 from tests.asterisk.conftest import eventually
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.browser.test_desktop_browser import hang_up_all
+from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
 

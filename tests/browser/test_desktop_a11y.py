@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import update
 
 from agent_desktop.i18n import CATALOGUE
-from core.app import Bridge
 from crm_bridge.models import Customer
 from tests.browser.support import axe_violations, describe, log_in, new_page, watch_of
 from tests.component.test_desktop_security import base, client, csrf_of, desk, feed_call
 from tests.support.desktop import login
+from tongdai.app import Bridge
 
 __all__ = ["desk"]  # the fixture, imported
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from core.ami import AmiClient
-from core.app import Bridge
 from tests.asterisk.conftest import place_call
 from tests.browser.support import axe_violations, describe, log_in, watch_of
+from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
 

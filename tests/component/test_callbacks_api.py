@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from core.app import Bridge
 from core.models import AuditEntry
 from tests.support.desktop import login
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 TOKEN = "integration-token-0123456789abcdef"
 

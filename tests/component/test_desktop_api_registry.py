@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 
 from agent_desktop.api import OPENAPI_PATH
-from core.app import Bridge
 from core.http import REGISTRY_KEY, Call, Registry, Route, RouteShadowed
 from tests.component.test_desktop_security import TOKEN, base, client, csrf_of, desk
 from tests.support.desktop import login, next_frame
+from tongdai.app import Bridge
 
 __all__ = ["desk"]  # the fixture, imported
 

@@ -11,9 +11,9 @@ import re
 import aiohttp
 
 from agent_desktop.i18n import CATALOGUE
-from core.app import Bridge
 from tests.component.test_desktop_security import base, client, desk
 from tests.support.desktop import login
+from tongdai.app import Bridge
 
 __all__ = ["desk"]  # the fixture, imported
 

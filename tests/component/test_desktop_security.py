@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiEvent
-from core.app import Bridge
 from core.models import AuditEntry
 from crm_bridge.demo_data import load_demo
 from tests.support.desktop import login, next_frame
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 TOKEN = "integration-token-0123456789abcdef"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from core.app import Bridge
 from tests.support.desktop import login, next_frame
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 
 async def test_stop_closes_open_websockets_promptly(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from core.ami import AmiEvent
-from core.app import Bridge
 from core.bus import BusEvent
 from core.models import CallRecord
 from core.vietnam import VN_TZ
 from tests.component.test_desktop_security import TOKEN, base, client, desk, feed_call
 from tests.support.desktop import login, next_frame
+from tongdai.app import Bridge
 
 __all__ = ["desk"]  # the fixture, imported
 

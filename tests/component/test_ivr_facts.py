@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from crm_bridge.demo_data import load_demo
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import ContactNumber, Subscription
 from crm_bridge.tiering import window_months
 from ivr.lookup import SqlFacts, ivr_directory
+from tongdai.schema import upgrade_to_head
 
 
 @pytest.fixture

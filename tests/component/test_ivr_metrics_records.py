@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.db import create_engine, session_factory, unit_of_work
-from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from ivr.metrics import stats_from_records
+from tongdai.schema import upgrade_to_head
 
 
 async def test_stats_from_call_records(tmp_path: Path) -> None:

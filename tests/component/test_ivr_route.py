@@ -18,9 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.agi import AgiServer
 from core.bus import BusEvent, LocalBus
 from core.calls import CallTracker
-from core.config import Settings
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from crm_bridge.demo_data import load_demo
 from crm_bridge.directory import CustomerDirectory
 from ivr.agi_route import IvrRoute
@@ -30,6 +28,8 @@ from ivr.lookup import Directory, ivr_directory
 from ivr.metrics import IvrMetrics
 from ivr.models import CallbackRequest
 from tests.support.settings import base_config, make_settings
+from tongdai.schema import upgrade_to_head
+from tongdai.settings import Settings
 
 
 def tree(**node_over: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from core.app import Bridge
 from crm_bridge.demo_data import load_demo
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 TIMEOUT = 0.2
 
@@ -61,7 +61,7 @@ async def bridge(tmp_path: Path, crm: tuple[str, dict[str, str]]) -> AsyncIterat
 
 
 async def test_pop_is_enriched_by_a_quick_crm(bridge: Bridge) -> None:
-    pop = await bridge.pop_profiles.for_call({"caller_e164": "+84912345678", "customer_id": "KH0000000001"})
+    pop = await bridge.crm.profile_for_call({"caller_e164": "+84912345678", "customer_id": "KH0000000001"})
     assert pop is not None
     assert pop["name"] == "Nguyễn Văn An (CRM)"
     assert pop["source"] == "crm" and pop["stale"] is False
@@ -74,7 +74,7 @@ async def test_slow_or_down_crm_gives_the_local_profile_marked_stale_in_time(
 ) -> None:
     crm[1]["mode"] = mode
     started = time.monotonic()
-    pop = await bridge.pop_profiles.for_call({"caller_e164": "+84912345678", "customer_id": None})
+    pop = await bridge.crm.profile_for_call({"caller_e164": "+84912345678", "customer_id": None})
     waited = time.monotonic() - started
     assert pop is not None
     assert pop["customer_id"] == "KH0000000001" and pop["name"] == "Nguyễn Văn An"
@@ -84,5 +84,5 @@ async def test_slow_or_down_crm_gives_the_local_profile_marked_stale_in_time(
 
 async def test_customer_keyed_in_from_another_phone_keeps_the_verified_id(bridge: Bridge) -> None:
     # The caller keyed KH…2 in the IVR from KH…1's phone: the pop shows who was verified.
-    pop = await bridge.pop_profiles.for_call({"caller_e164": "+84912345678", "customer_id": "KH0000000002"})
+    pop = await bridge.crm.profile_for_call({"caller_e164": "+84912345678", "customer_id": "KH0000000002"})
     assert pop is not None and pop["customer_id"] == "KH0000000002"

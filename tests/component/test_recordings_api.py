@@ -13,8 +13,6 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from core.app import Bridge
-from core.config import parse_config
 from core.db import unit_of_work
 from core.errors import ConfigError
 from core.models import AuditEntry
@@ -22,6 +20,8 @@ from recordings import crypto
 from recordings.models import Recording
 from tests.support.desktop import login
 from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, free_port, make_settings
+from tongdai.app import Bridge
+from tongdai.settings import parse_config
 
 
 @pytest.fixture

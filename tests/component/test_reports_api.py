@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from core.app import Bridge
 from tests.support.desktop import login
 from tests.support.reports import sample_calls, sample_states, seed
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 TOKEN = "reports-token-0123456789abcdef"
 URL = "/api/reports/service-level"

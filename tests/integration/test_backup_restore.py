@@ -24,10 +24,10 @@ from billing.rating import Rater
 from billing.tariffs import BillingConfig
 from core.audit import AuditTrail
 from core.db import create_engine, session_factory, unit_of_work
-from core.migrate import upgrade_to_head
 from crm_bridge.demo_data import load_demo
 from recordings.crypto import decrypt_chunks, encrypt_file, new_key, parse_key
 from recordings.models import Recording
+from tongdai.schema import upgrade_to_head
 
 CDR = {
     "UniqueID": "ast1-1795400000.1",

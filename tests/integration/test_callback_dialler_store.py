@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from core.models import AuditEntry
 from ivr.callback_config import CallbackDiallerConfig
 from ivr.callback_dialler import CallbackDialler, DialJob, DialNotPlaced, DialResult, ReadyAgent
 from ivr.callbacks import CallbackStore
+from tongdai.schema import upgrade_to_head
 
 Env = tuple[CallbackStore, list[datetime], async_sessionmaker[AsyncSession]]
 OPEN = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 10:00 in Hà Nội

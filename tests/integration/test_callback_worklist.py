@@ -11,8 +11,8 @@ import pytest
 
 from core.db import create_engine, session_factory
 from core.errors import Conflict, NotFound
-from core.migrate import upgrade_to_head
 from ivr.callbacks import CallbackStore, InvalidOutcome
+from tongdai.schema import upgrade_to_head
 
 
 class Clock:

@@ -18,8 +18,8 @@ from billing.models import CdrRecord, RatedCall
 from billing.rating import CallToRate, RatedLine, Rater
 from billing.tariffs import BillingConfig
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from tests.support.pg_cluster import PgCluster, pg_cluster
+from tongdai.schema import upgrade_to_head
 
 pytestmark = pytest.mark.postgres
 

@@ -11,7 +11,7 @@ from billing.models import CdrRecord, RatedCall
 from billing.rating import Rater
 from billing.tariffs import BillingConfig
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
+from tongdai.schema import upgrade_to_head
 
 CDR = {
     "UniqueID": "ast1-1795400000.1",

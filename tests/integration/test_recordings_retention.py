@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.db import create_engine, session_factory, unit_of_work
-from core.migrate import upgrade_to_head
 from recordings.config import RecordingsConfig
 from recordings.models import Recording
 from recordings.service import RecordingService
+from tongdai.schema import upgrade_to_head
 
 
 async def test_purge_and_check(db_url: str, tmp_path: Path) -> None:

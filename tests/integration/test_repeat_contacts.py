@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import create_engine, session_factory, unit_of_work
-from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from reports.repeat_contacts import contact_history, repeat_contacts
 from reports.service_level import BadPeriod
+from tongdai.schema import upgrade_to_head
 
 DAY = date(2026, 11, 23)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Việt Nam

@@ -1,4 +1,4 @@
-"""``tongdai report service-level`` through core.cli.main on a real SQLite database."""
+"""``tongdai report service-level`` through tongdai.cli.main on a real SQLite database."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.cli import main
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from tests.support.reports import call, sample_calls, sample_states, seed
 from tests.support.settings import base_config, deep_merge
+from tongdai.cli import main
+from tongdai.schema import upgrade_to_head
 
 
 @pytest.fixture

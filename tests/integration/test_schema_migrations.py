@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from core.db import create_engine, session_factory
-from core.migrate import alembic_config, upgrade_to_head
-from core.schema import metadata
+from core.migrate import alembic_config
 from crm_bridge.directory import CustomerDirectory
+from tongdai.schema import MIGRATIONS, metadata, upgrade_to_head
 
 
 async def test_migrations_match_models(db_url: str) -> None:
@@ -36,7 +36,7 @@ async def test_word_index_migration_backfills_existing_customers(db_url: str) ->
     engine = create_engine(db_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "d6f1a3b5c7e9"))
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(MIGRATIONS, c), "d6f1a3b5c7e9"))
             for cid, name, folded in (
                 ("KH0000000001", "Nguyễn Văn An", "nguyen van an"),
                 ("KH0000000002", "Nguyễn Ngọc Nga", "nguyen ngoc nga"),

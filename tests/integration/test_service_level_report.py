@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from core.models import CallRecord
 from core.vietnam import VN_TZ as VN
 from reports.config import ReportsConfig
 from reports.service_level import service_level_report
 from tests.support.reports import call, sample_calls, sample_states, seed
+from tongdai.schema import upgrade_to_head
 
 SINCE, UNTIL = date(2026, 11, 1), date(2026, 11, 3)
 

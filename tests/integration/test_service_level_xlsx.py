@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import create_engine, session_factory
-from core.migrate import upgrade_to_head
 from reports.service_level import service_level_report, write_csv
 from reports.xlsx import write_xlsx
 from tests.support.reports import call, seed
+from tongdai.schema import upgrade_to_head
 
 SINCE, UNTIL = date(2026, 11, 1), date(2026, 11, 3)
 

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from core.audit import AuditTrail
 from core.db import create_engine, session_factory, unit_of_work
-from core.migrate import upgrade_to_head
 from recordings.config import RecordingsConfig
 from recordings.crypto import new_key
 from recordings.models import Recording
 from recordings.service import RecordingPathRefused, RecordingService
+from tongdai.schema import upgrade_to_head
 
 
 def wav_bytes() -> bytes:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import requests
 
-from core.app import Bridge
 from crm_bridge.demo_data import load_demo
 from tests.support.settings import free_port, make_settings
+from tongdai.app import Bridge
 
 
 class LiveBridge:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from core.config import Settings
+from tongdai.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

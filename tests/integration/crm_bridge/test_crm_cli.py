@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
 from tests.integration.crm_bridge.test_crm_importer import CUSTOMERS, SUBSCRIPTIONS
 from tests.support.settings import REPO
+from tongdai.cli import main
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.app import Bridge
 from core.db import Base, create_engine, session_factory
 from crm_bridge.config import CrmConfig
 from crm_bridge.directory import CustomerDirectory
@@ -19,6 +18,7 @@ from crm_bridge.importer import ImportRejected, import_csv
 from ivr.lookup import CallerLookup, ivr_directory
 from tests.support.desktop import login
 from tests.support.settings import SIMPLE_IVR, TEST_QUEUES, free_port, make_settings
+from tongdai.app import Bridge
 
 # People keep the demo's KH + 10 digits; businesses are DN + 8 digits.
 CRM = {"customer_id": {"keypad": [{"prefix": "KH", "digits": 10}, {"prefix": "DN", "digits": 8}]}}

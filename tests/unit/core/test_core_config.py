@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config, parse_config
 from core.errors import ConfigError
 from tests.support.settings import REPO
+from tongdai.settings import load_config, parse_config
 
 
 def shipped() -> str:
@@ -72,10 +72,41 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_to_start_on_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from core.cli import main
+    from tongdai.cli import main
 
     bad = tmp_path / "config.yaml"
     bad.write_text(shipped().replace("\nweb:\n", "\nwebb:\n"), encoding="utf-8")
     assert main(["-c", str(bad), "check-config"]) == 2
     err = capsys.readouterr().err
     assert "webb" in err and "unknown key" in err
+
+
+def test_settings_is_core_plus_every_registered_section_and_check() -> None:
+    from core.config import CoreSettings
+    from tongdai.components import COMPONENTS
+    from tongdai.settings import Settings
+
+    sections = {spec.sections for spec in COMPONENTS if spec.sections is not None}
+    assert set(Settings.__bases__) == {CoreSettings, *sections}
+    assert tuple(c for spec in COMPONENTS for c in spec.checks) == Settings.CHECKS
+    # Every section a component declares is a key of config.yaml's model.
+    for section in sections:
+        assert set(section.model_fields) <= set(Settings.model_fields)
+    assert {"ivr", "callbacks", "acd", "tier_map", "crm", "billing", "cdr", "recordings", "desktop"} <= set(
+        Settings.model_fields
+    )
+
+
+def test_core_and_component_checks_are_reported_together() -> None:
+    text = (
+        shipped()
+        .replace("default_queue: care", "default_queue: nowhere")
+        .replace(
+            "mobile_fault: {type: transfer, queue: mobile,", "mobile_fault: {type: transfer, queue: mobil,"
+        )
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env={})
+    msg = str(err.value)
+    assert "default_queue: 'nowhere' is not a queue" in msg  # core's own check
+    assert "ivr: transfers to unknown queue 'mobil'" in msg  # the IVR component's check

@@ -1,12 +1,12 @@
-"""Alembic environment: runs on the connection tongdai hands it (see core/migrate.py), or on the URL
-given with ``-x url=...`` when run from the alembic command line."""
+"""Alembic environment: runs on the connection tongdai hands it (see tongdai/schema.py and
+core/migrate.py), or on the URL given with ``-x url=...`` when run from the alembic command line."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from core.schema import metadata
+from tongdai.schema import metadata
 
 config = context.config
 

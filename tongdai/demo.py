@@ -11,16 +11,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from asterisk_conf.component import SANDBOX
 from asterisk_conf.render import write_all
-from core.app import Bridge
 from core.bus import BusEvent
-from core.config import load_config
 from crm_bridge.demo_data import DEMO_CUSTOMERS, load_demo
 from crm_bridge.models import Customer
 from ivr.prompts import generate_prompts
+from tongdai.app import Node
+from tongdai.settings import load_config
 
 log = logging.getLogger(__name__)
-SANDBOX = Path(__file__).resolve().parent.parent / "asterisk_conf" / "sandbox.sh"
 
 # Keys each simulated caller presses: 1 = Vietnamese, then the main menu, then the sub-menu.
 SCRIPTS = ["1w1w1", "1w2w1", "1w4w2", "1w0", "1w1w2"]
@@ -61,7 +61,7 @@ async def run_demo(
     generate_prompts(settings.ivr, sounds)
     await asyncio.to_thread(subprocess.run, [str(SANDBOX), "restart", str(conf), str(sounds)], check=True)
 
-    bridge = Bridge(settings)
+    bridge = Node(settings)
     await bridge.start()
     try:
         assert bridge.ami is not None and bridge.engine is not None and bridge.sessions is not None

@@ -1,0 +1,95 @@
+"""Wiring of the ACD: its config section (``acd``, ``tier_map``), the agent-state service and the wait
+aging with their AMI handlers, and ``tongdai acd simulate``.
+
+The agent-state service is built, given its store and the AMI link, and started in one place
+(:func:`running`); no other module sequences its set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from acd.agent_store import MemoryAgentStore, RedisAgentStore
+from acd.agents import AgentStateService
+from acd.aging import QueueAger
+from acd.ami_events import subscribe
+from acd.policy import AcdPolicy, AcdPolicyConfig
+from core.cli import CliContext, Commands
+from core.component import ComponentSpec, Infra
+from core.config import Section
+
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "AcdComponent", "AcdSections", "running"]
+
+
+class AcdSections(Section):
+    acd: AcdPolicyConfig = AcdPolicyConfig()
+    # crm tier (crm_bridge) → ACD tier (acd): whom the queue serves first.
+    tier_map: dict[str, str] = {  # noqa: RUF012 (a pydantic field: copied per instance)
+        "large": "vip",
+        "sme": "gold",
+        "other": "standard",
+        "standard": "standard",
+    }
+
+
+class _TierMapped(Protocol):
+    @property
+    def acd(self) -> AcdPolicyConfig: ...
+    @property
+    def tier_map(self) -> dict[str, str]: ...
+
+
+def check_tier_map(s: _TierMapped) -> Iterable[str]:
+    acd_tiers = {t.name for t in s.acd.tiers}
+    for crm_tier, acd_tier in s.tier_map.items():
+        if acd_tier not in acd_tiers:
+            yield f"tier_map.{crm_tier}: {acd_tier!r} is not a tier in acd.tiers"
+
+
+@dataclass
+class AcdComponent:
+    policy: AcdPolicy
+    agents: AgentStateService  # login/pause/state (acd/agents.py)
+    aging: QueueAger  # wait aging pushed to app_queue (acd/aging.py)
+
+
+@asynccontextmanager
+async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponent]:
+    policy = settings.acd.build()
+    store = RedisAgentStore(infra.redis) if infra.redis is not None else MemoryAgentStore()
+    agents = AgentStateService(settings, infra.bus, store=store, sessions=infra.sessions)
+    aging = QueueAger(
+        policy,
+        refresh_seconds=settings.acd.refresh_seconds,
+        action_timeout=settings.acd.agents.action_timeout,
+    )
+    try:
+        await agents.start()
+        if infra.ami is not None:  # after the call tracker's handler: aging reads the tracker's tiers
+            subscribe(infra.ami, agents, aging, infra.tracker)
+        yield AcdComponent(policy, agents, aging)
+    finally:
+        await aging.close()
+        await agents.stop()
+
+
+def cmd_simulate(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from acd.simulate_cli import main as simulate_main
+
+    return simulate_main(args.rest)
+
+
+def commands(cli: Commands) -> None:
+    acd = cli.group("acd", "ACD tools")
+    sim = acd.add("simulate", cmd_simulate, "simulate a day of traffic", add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+SPEC = ComponentSpec("acd", sections=AcdSections, checks=(check_tier_map,), commands=commands)

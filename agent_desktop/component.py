@@ -1,0 +1,80 @@
+"""Wiring of the agent desktop: the ``desktop`` section, the pop hub on the bus, and the web
+application (pages, websocket, JSON API, wallboard) that the other components mount their routes on.
+
+The desktop's collaborators are handed over typed, in one :class:`DesktopServices` built here once:
+no view of the whole node, nothing looked up by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from acd.agents import AgentStateService
+from acd.component import AcdComponent
+from agent_desktop.config import DesktopConfig
+from agent_desktop.hub import PopHub
+from core.ami import AmiClient
+from core.audit import Audit
+from core.bus import LocalBus
+from core.calls import CallTracker
+from core.component import ComponentSpec, Infra
+from core.config import Section
+from crm_bridge.component import CrmComponent
+from crm_bridge.directory import CustomerDirectory
+
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "DesktopComponent", "DesktopSections", "DesktopServices", "running"]
+
+
+class DesktopSections(Section):
+    desktop: DesktopConfig = DesktopConfig()
+
+
+@dataclass
+class DesktopServices:
+    """What the desktop's actions need of the node (agent_desktop.actions.BridgeView; its members are
+    settable and ``sessions`` optional, so this is a plain dataclass typed as it asks)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession] | None
+    directory: CustomerDirectory
+    ami: AmiClient | None  # None on a node without Asterisk: telephony actions answer "unavailable"
+    tracker: CallTracker
+    bus: LocalBus
+    agents: AgentStateService
+
+
+@dataclass
+class DesktopComponent:
+    hub: PopHub
+    services: DesktopServices
+    audit: Audit
+
+    def web_app(self) -> web.Application:
+        from agent_desktop.web import make_web_app
+
+        return make_web_app(self.services.settings, self.hub, self.services, audit=self.audit)
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, infra: Infra, crm: CrmComponent, acd: AcdComponent
+) -> AsyncIterator[DesktopComponent]:
+    hub = PopHub(crm.profile_for_call, infra.audit)
+    hub.attach(infra.bus)
+    services = DesktopServices(
+        settings, infra.sessions, crm.directory, infra.ami, infra.tracker, infra.bus, acd.agents
+    )
+    # The hub's sockets and pending pops are closed by the web app's own shutdown (agent_desktop.web).
+    yield DesktopComponent(hub, services, infra.audit)
+
+
+SPEC = ComponentSpec("desktop", sections=DesktopSections)

@@ -1,0 +1,165 @@
+"""Wiring of the IVR: its config sections (``ivr`` tree, ``callbacks``) and their checks against the
+queues, the FastAGI route, the callback worklist's HTTP routes, the automatic callback dialler (on its
+AMI link and bus events), and ``tongdai prompts build``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+from acd.component import AcdComponent
+from core.ami import AmiClient
+from core.bus import BusEvent
+from core.cli import CliContext, Commands
+from core.component import ComponentSpec, Infra
+from core.config import QueueConfig, Section
+from crm_bridge.component import CrmComponent
+from ivr.agi_route import IvrRoute
+from ivr.callback_config import CallbackConfig
+from ivr.callback_dialler import CallbackDialler, ReadyAgent
+from ivr.callbacks import CallbackStore
+from ivr.config import IvrConfig
+from ivr.metrics import IvrMetrics
+
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "IvrComponent", "IvrSections", "running"]
+
+
+class IvrSections(Section):
+    ivr: IvrConfig
+    callbacks: CallbackConfig = CallbackConfig()
+
+
+class _IvrQueues(Protocol):
+    @property
+    def ivr(self) -> IvrConfig: ...
+    @property
+    def queues(self) -> list[QueueConfig]: ...
+
+
+def check_queues(s: _IvrQueues) -> Iterable[str]:
+    """Every queue the IVR transfers to or calls back into must be configured."""
+    queues = {q.name for q in s.queues}
+    for ref in s.ivr.transfer_queues():
+        if ref not in queues:
+            yield f"ivr: transfers to unknown queue {ref!r}"
+    for node_id, ref in s.ivr.callback_queues().items():
+        if ref not in queues:
+            yield f"ivr.nodes.{node_id}.queue: calls back into unknown queue {ref!r}"
+
+
+@dataclass
+class IvrComponent:
+    route: IvrRoute
+    callbacks: CallbackStore
+    metrics: IvrMetrics
+    dialler: CallbackDialler | None  # callbacks.dialler.enabled, on a node with AMI
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, infra: Infra, crm: CrmComponent, acd: AcdComponent
+) -> AsyncIterator[IvrComponent]:
+    from ivr.callbacks_http import add_routes
+
+    cb = settings.callbacks
+    callbacks = CallbackStore(
+        infra.sessions, max_attempts=cb.max_attempts, retry_delay=timedelta(minutes=cb.retry_minutes)
+    )
+    metrics = IvrMetrics()
+    route = IvrRoute(
+        settings,
+        infra.tracker,
+        crm.directory,
+        acd.policy,
+        callbacks=callbacks,
+        metrics=metrics,
+        pop_profiles=crm.pop,
+    )
+    route.register(infra.agi)
+
+    def mount(app: web.Application) -> None:
+        add_routes(app, callbacks, infra.audit)
+
+    infra.mount(mount)
+    dialler = None
+    if infra.ami is not None and cb.dialler.enabled:
+        dialler = _dialler(settings, infra, infra.ami, callbacks, acd)
+        await dialler.start()
+    try:
+        yield IvrComponent(route, callbacks, metrics, dialler)
+    finally:
+        if dialler is not None:
+            await dialler.stop()
+
+
+def _dialler(
+    settings: Settings, infra: Infra, ami: AmiClient, callbacks: CallbackStore, acd: AcdComponent
+) -> CallbackDialler:
+    """The automatic callback dialler (ivr/callback_dialler.py), after the tracker's AMI handler."""
+    from ivr.callback_ami import AmiDialer
+
+    s, cfg = settings, settings.callbacks.dialler
+    dialer = AmiDialer(
+        ami.action,
+        infra.tracker,
+        cfg,
+        caller_id=cfg.caller_id or s.hotline.numbers[0],
+        max_wait={q.name: q.max_wait for q in s.queues},
+    )
+    ami.on_event(dialer.handle)
+
+    async def ready_agents() -> list[ReadyAgent]:
+        return [
+            ReadyAgent(a.agent_id, frozenset(a.queues))
+            for a in await acd.agents.states()
+            if a.status == "ready"
+        ]
+
+    dialler = CallbackDialler(
+        callbacks,
+        cfg,
+        dialer,
+        ready_agents,
+        queues=[q.name for q in s.queues],
+        default_queue=s.default_queue,
+        audit=infra.audit,
+        actor=f"dialler@{s.node.name}"[:32],
+    )
+
+    async def wake(_: BusEvent) -> None:
+        dialler.wake()
+
+    infra.bus.subscribe("agent.state", wake, name="callback-dialler")
+    infra.bus.subscribe("callback.requested", wake, name="callback-dialler-requests")
+    return dialler
+
+
+def cmd_prompts(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from ivr.prompts import generate_prompts
+
+    s = ctx.settings()
+    out = Path(args.dir) if args.dir else s.node.data_dir / "sounds"
+    written = generate_prompts(s.ivr, out, force=args.force, override_dir=args.override)
+    print(f"{len(written)} prompt files written under {out / 'tongdai'}")
+    return 0
+
+
+def commands(cli: Commands) -> None:
+    pr = cli.group("prompts", "IVR prompt audio (espeak-ng + sox, 8 kHz)")
+    pb = pr.add("build", cmd_prompts, "generate the prompts (default: <data_dir>/sounds)")
+    pb.add_argument("dir", nargs="?")
+    pb.add_argument("--override", type=Path, help="recorded prompts: <lang>/<prompt_id>.wav")
+    pb.add_argument("--force", action="store_true")
+
+
+SPEC = ComponentSpec("ivr", sections=IvrSections, checks=(check_queues,), commands=commands)

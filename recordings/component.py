@@ -1,0 +1,77 @@
+"""Wiring of recordings: the ``recordings`` section, the service on the bus (a recording is filed when
+its call's CDR arrives), its HTTP routes, and ``tongdai recordings check|purge|keygen``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from core.cli import CliContext, Commands, Sessions
+from core.component import ComponentSpec, Infra
+from core.config import Section
+from recordings.config import RecordingsConfig
+from recordings.service import RecordingService
+
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "RecordingsSections", "running"]
+
+
+class RecordingsSections(Section):
+    recordings: RecordingsConfig = RecordingsConfig()
+
+
+@asynccontextmanager
+async def running(settings: Settings, infra: Infra) -> AsyncIterator[RecordingService]:
+    from recordings.http import add_routes
+
+    svc = RecordingService(infra.sessions, settings.recordings)
+    svc.attach(infra.bus)
+
+    def mount(app: web.Application) -> None:
+        add_routes(app, svc, infra.tracker, infra.ami_action, infra.audit)
+
+    infra.mount(mount)
+    yield svc
+
+
+def cmd_recordings(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from recordings.crypto import new_key
+
+    if args.action == "keygen":  # for recordings.encryption_key (best via the environment)
+        print(new_key())
+        return 0
+    s = ctx.settings()
+
+    async def run(sessions: Sessions) -> Any:
+        svc = RecordingService(sessions, s.recordings)
+        if args.action == "purge":
+            return await svc.purge()
+        return await svc.check()
+
+    # Only a purge writes; a check reads the schema as it is.
+    result = asyncio.run(ctx.with_db(s, run, migrate=args.action == "purge"))
+    if args.action == "purge":
+        print(f"purged {result} recordings older than {s.recordings.retention_days} days (disputes kept)")
+        return 0
+    missing, orphans = result
+    for cid in missing:
+        print(f"missing file for call {cid}")
+    for f in orphans:
+        print(f"file without metadata: {f}")
+    print(f"{len(missing)} missing, {len(orphans)} without metadata")
+    return 1 if missing or orphans else 0
+
+
+def commands(cli: Commands) -> None:
+    rec = cli.add("recordings", cmd_recordings, "recording integrity, retention, encryption key")
+    rec.add_argument("action", choices=["check", "purge", "keygen"])
+
+
+SPEC = ComponentSpec("recordings", sections=RecordingsSections, commands=commands)

@@ -1,0 +1,57 @@
+"""Wiring of reports: the ``reports`` section and ``tongdai report service-level`` (read-only: it never
+migrates). The HTTP report routes are the desktop API's."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from core.cli import CliContext, Commands, Sessions
+from core.component import ComponentSpec
+from core.config import Section
+from reports.config import ReportsConfig
+
+if TYPE_CHECKING:
+    from tongdai.settings import Settings
+
+__all__ = ["SPEC", "ReportsSections"]
+
+
+class ReportsSections(Section):
+    reports: ReportsConfig = ReportsConfig()
+
+
+def cmd_service_level(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from reports.service_level import BadPeriod, format_table, parse_period, service_level_report, write_csv
+
+    s = ctx.settings()
+    try:
+        since, until = parse_period(args.since, args.until, max_days=s.reports.max_days)
+    except BadPeriod as err:
+        print(f"tongdai: {err}", file=sys.stderr)
+        return 2
+
+    async def run(sessions: Sessions) -> Any:
+        return await service_level_report(sessions, since, until, config=s.reports, queue=args.queue)
+
+    report = asyncio.run(ctx.with_db(s, run))
+    print(format_table(report))
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8-sig") as f:
+            write_csv(report, f)
+        print(f"CSV written to {args.csv}")
+    return 0
+
+
+def commands(cli: Commands) -> None:
+    rep = cli.group("report", "historical reports")
+    sl = rep.add("service-level", cmd_service_level, "QCVN 36 service level per day, queue, tier and agent")
+    sl.add_argument("--since", required=True, help="first Vietnam day, e.g. 2026-11-01")
+    sl.add_argument("--until", required=True, help="day after the last, e.g. 2026-12-01 (exclusive)")
+    sl.add_argument("--queue", help="one queue only")
+    sl.add_argument("--csv", help="also write a CSV (safe to open in a spreadsheet)")
+
+
+SPEC = ComponentSpec("reports", sections=ReportsSections, commands=commands)

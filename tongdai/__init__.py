@@ -1,0 +1,1 @@
+"""The composition root: assembles core and the feature packages into one tongdai node."""
