@@ -25,6 +25,7 @@ from core.errors import Conflict, NotFound, TongdaiError
 from core.models import AuditEntry, CallRecord
 from core.protocol_safety import check_line_value
 from crm_bridge.phone import InvalidNumber, normalize_vn
+from trunks.routes import choose_route
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,9 @@ class DesktopActions:
         """Click-to-call: ring the agent's own interface, then dial the customer from it."""
         agent = self._agent(who.agent_id)
         digits = national_digits(number)
+        # It leaves through the outbound routes (trunks.outbound): refuse up front what none covers.
+        if choose_route(digits, self.settings.trunks.outbound) is None:
+            raise BadRequest(f"no outbound route covers {digits!r}")
         await self._ami().action(
             "Originate",
             {

@@ -38,6 +38,7 @@ from ivr.callback_config import CallbackConfig
 from ivr.config import IvrConfig
 from recordings.config import RecordingsConfig
 from reports.config import ReportsConfig
+from trunks.config import TrunksConfig, check_references
 
 ENV_PREFIX = "TONGDAI__"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
@@ -212,6 +213,7 @@ class Settings(Section):
     desktop: DesktopConfig = DesktopConfig()
     callbacks: CallbackConfig = CallbackConfig()
     reports: ReportsConfig = ReportsConfig()
+    trunks: TrunksConfig = TrunksConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
@@ -240,6 +242,12 @@ class Settings(Section):
                 problems.append(f"ivr.nodes.{node_id}.queue: calls back into unknown queue {ref!r}")
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _trunk_references(self) -> Settings:
+        queues = [q.name for q in self.queues]
+        check_references(self.trunks, hotlines=self.hotline.numbers, queues=queues, agents=self.agents)
         return self
 
     def queue(self, name: str) -> QueueConfig:

@@ -36,7 +36,7 @@ ACD_SIP_AGENT: dict[str, Any] = {
     "id": "7001",
     "name": "Máy SIP chưa đăng ký",
     "phone": "pjsip",
-    "sip_secret": "test-sip-7001",
+    "sip_secret": "Unregistered-phone-s3cret",
     "password_hash": base_config()["agents"][0]["password_hash"],
 }
 

@@ -37,7 +37,7 @@ from tests.support.desktop import login, next_frame
 pytestmark = pytest.mark.asterisk
 
 AGENT = "1004"
-NEVER_ANSWERS = "0999000111"  # tongdai-callsim-customer: rings, never answers
+NEVER_ANSWERS = "0999000111"  # tongdai-simcustomer (the demo route): rings, never answers
 ALWAYS_OPEN = {
     "weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
     "holidays": [],
@@ -51,7 +51,6 @@ def overrides() -> dict[str, Any]:
         callbacks={
             "dialler": {
                 "enabled": True,
-                "dial_string": "Local/{number}@tongdai-callsim-customer",
                 "ring_timeout": 5,
                 "poll_seconds": 1,
                 "hours": ALWAYS_OPEN,
