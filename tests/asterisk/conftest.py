@@ -25,6 +25,7 @@ from core.config import Settings
 from crm_bridge.demo_data import load_demo
 from ivr.prompts import generate_prompts
 from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, base_config, free_port, make_settings
+from tests.support.sip import SIP_QUEUES, session_overrides, sip_agents
 
 SANDBOX = REPO / "asterisk_conf" / "sandbox.sh"
 AMI_SECRET = "test-ami-secret"
@@ -104,8 +105,10 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
     sandbox = AsteriskSandbox(root, make_settings(), agi_port, free_port(), free_port())
     settings = sandbox.settings_for(
         tmp_path_factory.mktemp("base"),
-        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE],
-        agents=[*base_config()["agents"], ACD_SIP_AGENT],
+        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE, *SIP_QUEUES],
+        agents=[*base_config()["agents"], ACD_SIP_AGENT, *sip_agents()],
+        # The SIP tier (tests/sip): carrier trunks, SIP phones and their queue, in the same Asterisk.
+        **session_overrides(),
     )
     sandbox.settings = settings
     write_all(settings, conf)

@@ -97,3 +97,29 @@ def test_phones_and_click_to_call_leave_only_by_the_routes() -> None:
     assert "Goto(tongdai-dialout,${EXTEN},1)" in phones and "Dial(PJSIP/${EXTEN}" not in phones
     assert "TONGDAI_TRUNK}" not in ext
     assert "Goto(tongdai-dialout,${EXTEN},1)" in section(ext, "tongdai-outbound")
+
+
+def test_the_outbound_route_leg_is_rated_as_outbound() -> None:
+    # billing/cdr.py: the leg dialled in a rendered tongdai-route-* context is the outbound billing leg.
+    from datetime import UTC, datetime
+
+    from billing.cdr import call_to_rate
+    from billing.models import CdrRecord
+
+    at = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    common = {"system_name": "t", "uniqueid": "1.1", "linkedid": "1.1", "start": at, "answer": at}
+    out = CdrRecord(
+        **common, src="18001090", dcontext="tongdai-route-mobile", dialled="0868123456",
+        disposition="ANSWERED", billsec=3, billsec_exact=3.2,
+    )  # fmt: skip
+    inbound = CdrRecord(
+        **common,
+        src="0912345678",
+        dcontext="tongdai-ivr",
+        dialled="18001090",
+        disposition="ANSWERED",
+        billsec=3,
+    )
+    o, i = call_to_rate(out), call_to_rate(inbound)
+    assert o is not None and o.direction == "outbound" and o.callee == "0868123456" and o.caller == "18001090"
+    assert i is not None and i.direction == "inbound" and i.callee == "18001090"
