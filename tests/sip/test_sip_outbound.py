@@ -22,7 +22,9 @@ from tests.support.sip import (
     CUSTOMER_A_IP,
     CUSTOMER_B_IP,
     CUSTOMER_PREFIX,
+    PHONE_IP,
     PORTS,
+    SECRETS,
     SIP_AGENT,
     Sipp,
     free_udp_port,
@@ -150,3 +152,38 @@ async def test_a_trunk_answering_503_fails_over_to_the_next(
     log = asterisk_sandbox.log_path.read_bytes()[before:].decode(errors="replace")
     assert f"tongdai trunk carrier-a failed for {CUSTOMER}" in log
     assert line.direction == "outbound" and line.destination == "viettel"
+
+
+@pytest.mark.parametrize("number", ["0012025550100", "+12025550100"])
+async def test_an_agent_phone_cannot_dial_abroad_without_a_route(
+    asterisk_sandbox: AsteriskSandbox, tmp_path: Path, number: str
+) -> None:
+    # Toll fraud through a phone (a stolen SIP secret): the phone authenticates, its call enters
+    # tongdai-phones, and no outbound route covers 00… (none is international), so it is refused.
+    before = asterisk_sandbox.log_path.stat().st_size
+    phone = await start_sipp(
+        "phone_dial.xml",
+        f"127.0.0.1:{asterisk_sandbox.sip_port}",
+        tmp_path / "sipp",
+        ip=PHONE_IP,
+        keys={"agent": SIP_AGENT},
+        extra=["-s", number, "-au", SIP_AGENT, "-ap", SECRETS[SIP_AGENT], "-m", "1"],
+    )
+    assert await phone.wait(30) == 0, phone.why()
+    finals = [
+        m.split("\n", 1)[0]
+        for m in phone.received("SIP/2.0")
+        if not m.startswith(("SIP/2.0 1", "SIP/2.0 401"))
+    ]
+    assert finals and finals[0].startswith("SIP/2.0 403"), phone.why()
+
+    def refused() -> bool:
+        log = asterisk_sandbox.log_path.read_bytes()[before:].decode(errors="replace")
+        return f"tongdai dial-out: no outbound route for 0012025550100 from PJSIP/{SIP_AGENT}-" in log
+
+    await eventually(refused, timeout=10)
+    log = asterisk_sandbox.log_path.read_bytes()[before:].decode(errors="replace")
+    ours = [ln for ln in log.splitlines() if "0012025550100" in ln]
+    # Every route's test was false ("0?…"): the call never entered a route context, never dialled.
+    entered = [ln for ln in ours if "Dial(" in ln or "@tongdai-route-" in ln or '"1?tongdai-route-' in ln]
+    assert not entered, ours
