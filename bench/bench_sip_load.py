@@ -81,9 +81,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def overrides(
-    tmp: Path, agents: list[str], *, web_port: int, agi_port: int, ami_port: int, sip_port: int
+    tmp: Path,
+    agents: list[str],
+    *,
+    web_port: int,
+    agi_port: int,
+    ami_port: int,
+    sip_port: int,
+    max_channels: int = 5000,
 ) -> dict[str, Any]:
     demo_hash = base_config()["agents"][0]["password_hash"]
+    trunks = sip_trunks()
+    # The carrier trunk's channel limit (GROUP_COUNT) must not be what the bench measures.
+    trunks["carriers"][0]["max_channels"] = max_channels
     return {
         "node": {"name": "bench-sip", "data_dir": str(tmp / "var")},
         "asterisk": {
@@ -120,7 +130,7 @@ def overrides(
             ),
         ],
         "ivr": IVR,
-        "trunks": sip_trunks(),
+        "trunks": trunks,
         "recordings": {"dir": str(sandbox_root() / "var/spool/asterisk/monitor")},
         "cdr": {"csv_path": str(sandbox_root() / "var/log/asterisk/cdr-custom/tongdai.csv")},
     }
@@ -390,9 +400,20 @@ async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-sip-"))
     agents = [str(7300 + i) for i in range(args.agents)]
     web_port, agi_port, ami_port, sip_port = free_port(), free_port(), free_port(), free_port()
-    over = overrides(tmp, agents, web_port=web_port, agi_port=agi_port, ami_port=ami_port, sip_port=sip_port)
+    over = overrides(
+        tmp,
+        agents,
+        web_port=web_port,
+        agi_port=agi_port,
+        ami_port=ami_port,
+        sip_port=sip_port,
+        max_channels=5000,
+    )
     settings = make_settings(**over)
     secret_of = {a.id: a.sip_secret.get_secret_value() for a in settings.agents if a.sip_secret}
+    # The sandbox's CDR file from earlier runs would be "recovered" by the bridge at start: start empty.
+    settings.cdr.csv_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.cdr.csv_path.write_text("")
     conf, sounds = tmp / "conf", tmp / "sounds"
     write_all(settings, conf)
     add_bench_ami_user(conf)
