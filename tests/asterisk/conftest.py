@@ -112,6 +112,10 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
     )
     sandbox.settings = settings
     write_all(settings, conf)
+    # Asterisk's own CDR file outlives runs (a load bench leaves thousands of rows): every test
+    # bridge would "recover" them at start. Each session starts from an empty file.
+    settings.cdr.csv_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.cdr.csv_path.write_text("")
     # The real prompts, spoken by espeak-ng: the IVR plays them as it would in production.
     sounds = tmp_path_factory.mktemp("sounds")
     generate_prompts(make_settings().ivr, sounds)
