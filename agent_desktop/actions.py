@@ -25,6 +25,7 @@ from core.identity import SUPERVISOR_ROLES, Who
 from core.models import CallRecord
 from core.phone import InvalidNumber, dial_digits
 from core.protocol_safety import check_line_value
+from trunks.routes import choose_route
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings
@@ -260,6 +261,9 @@ class DesktopActions:
         """Click-to-call: ring the agent's own interface, then dial the customer from it."""
         agent = self._agent(who.agent_id)
         digits = national_digits(number)
+        # It leaves through the outbound routes (trunks.outbound): refuse up front what none covers.
+        if choose_route(digits, self.settings.trunks.outbound) is None:
+            raise BadRequest(f"no outbound route covers {digits!r}")
         await self._ami().action(
             "Originate",
             {

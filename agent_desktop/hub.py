@@ -189,6 +189,7 @@ class PopHub:
             "agent_id": agent,
             "queue": d.get("queue", ""),
             "caller_number": d.get("caller_number", ""),
+            "caller_name": d.get("caller_name", ""),  # as the network sent it: data, escaped by JSON
             "ivr_path": d.get("ivr_path", []),
             "ivr_path_text": d.get("ivr_path_text", ""),
             "language": d.get("language", ""),

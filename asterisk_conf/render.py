@@ -15,6 +15,7 @@ import jinja2
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings
 
+from trunks.routes import FINAL_CAUSES, did_forms, pattern_regex
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -77,7 +78,23 @@ def render_all(settings: Settings) -> dict[str, str]:
     env = _env()
     agents = {a.id: a for a in settings.agents}
     sl = min((t.target_seconds for t in settings.acd.tiers), default=60)
-    ctx = {"s": settings, "events": AMI_EVENTS, "agents": agents, "sl_seconds": int(sl)}
+    trunks = settings.trunks
+    cc = trunks.country_code
+    bind = settings.asterisk.sip.bind
+    ctx = {
+        "s": settings,
+        "events": AMI_EVENTS,
+        "agents": agents,
+        "sl_seconds": int(sl),
+        "cc": cc,
+        # Per trunk, per DID: every form a carrier may send (trunks/routes.py).
+        "did_forms": {t.name: [did_forms(d.number, cc) for d in t.dids] for t in trunks.carriers},
+        "route_regex": {p: pattern_regex(p) for r in trunks.outbound for p in r.patterns},
+        "final_causes": sorted(FINAL_CAUSES),
+        # RTP on the SIP address when it is a concrete one (loopback in the sandbox); a wildcard
+        # bind leaves RTP on every interface.
+        "media_address": "" if bind in ("0.0.0.0", "::", "[::]") else bind,
+    }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in FILES}
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.models import CdrRecord, RatedCall
-from billing.rating import CallToRate, RatedLine, Rater, UnratableCall
+from billing.rating import CallToRate, Direction, RatedLine, Rater, UnratableCall
 from core.bus import BusEvent, EventBus
 from core.db import unit_of_work
 
@@ -108,9 +108,12 @@ def _read_csv(path: Path) -> list[dict[str, str]] | None:
 
 
 def call_to_rate(cdr: CdrRecord) -> CallToRate | None:
-    """The billing view of a CDR: only the hotline leg (it carries the dialled number) is billed."""
+    """The billing view of a CDR: only the leg that carries the dialled number is billed: the hotline
+    leg of an inbound call, the trunk leg of an outbound one (dialled in a ``tongdai-route-*``
+    context, rendered from config.yaml ``trunks.outbound``)."""
     if not cdr.dialled:
         return None
+    direction: Direction = "outbound" if cdr.dcontext.startswith("tongdai-route-") else "inbound"
     answered = cdr.disposition == "ANSWERED" and cdr.answer is not None
     seconds = cdr.billsec_exact if cdr.billsec_exact is not None else float(cdr.billsec)
     start = cdr.answer or cdr.start
@@ -118,7 +121,7 @@ def call_to_rate(cdr: CdrRecord) -> CallToRate | None:
         start = start.replace(tzinfo=UTC)
     return CallToRate(
         call_id=cdr.linkedid,
-        direction="inbound",
+        direction=direction,
         caller=cdr.src,
         callee=cdr.dialled,
         start=start,

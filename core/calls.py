@@ -20,7 +20,7 @@ from typing import Any
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, EventBus
-from core.phone import try_e164
+from core.phone import carrier_national, try_e164
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,12 @@ class CallTracker:
         if call is None:
             call = self.calls[cid] = Call(cid, self._now())
         call.channels.add(uid)
-        if ev.get("Context") == self._hotline_context and not call.dialled:
-            call.dialled = ev.get("Exten")
-            _set_caller(call, _known(ev.get("CallerIDNum")))
+        context = ev.get("Context")
+        # A carrier's call starts in its trunk's context (asterisk_conf), with the numbers in the
+        # carrier's form (+84…): keep them in national form, as the IVR sees them.
+        if (context == self._hotline_context or context.startswith("tongdai-trunk-")) and not call.dialled:
+            call.dialled = carrier_national(ev.get("Exten"))
+            _set_caller(call, carrier_national(_known(ev.get("CallerIDNum"))))
             call.caller_name = _known(ev.get("CallerIDName"))
         if new:
             self._emit("started", call)

@@ -286,10 +286,31 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
             raise ConfigError(f"{name}: cannot set {'.'.join(keys)}")
 
 
+_PROBLEM = re.compile(r"^(?P<path>[A-Za-z_][\w-]*(?:\.[\w-]+)*): (?P<msg>.+)$", re.S)
+
+
+def _problems(e: Any) -> list[tuple[list[str], str, str]]:
+    """(location, message, type) of one pydantic error; a top-level check's "; "-joined problems that
+    each start with a dotted key path are split and located there, so they get their line too."""
+    raw = [str(p) for p in e["loc"]]
+    msg = str(e["msg"]).removeprefix("Value error, ")
+    if raw or e["type"] != "value_error":
+        return [(raw, str(e["msg"]), e["type"])]
+    out: list[tuple[list[str], str, str]] = []
+    for part in msg.split("; "):
+        m = _PROBLEM.match(part)
+        if m is None:
+            return [(raw, str(e["msg"]), e["type"])]
+        out.append((m["path"].split("."), m["msg"], "value_error"))
+    return out
+
+
+_PLAIN = {"extra_forbidden": "unknown key (misspelt?)", "missing": "required key is missing"}
+
+
 def _format_errors(err: ValidationError, lines: dict[tuple[str, ...], int], source: str) -> str:
     out: list[str] = []
-    for e in err.errors():
-        raw = [str(p) for p in e["loc"]]
+    for raw, msg, kind in (p for e in err.errors() for p in _problems(e)):
         # Pydantic puts union tags (e.g. a node's "transfer" type) in the location: keep only parts
         # that are real keys in the file, plus the last one (a missing key is not in the file).
         kept: list[str] = []
@@ -304,12 +325,8 @@ def _format_errors(err: ValidationError, lines: dict[tuple[str, ...], int], sour
             line = lines.get(probe)
             probe = probe[:-1]
         where = f" (line {line})" if line else ""
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt?)"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        out.append(f"  {key}{where}: {msg}")
+        text = _PLAIN.get(kind, msg)
+        out.append(f"  {key}{where}: {text}")
     return f"{source}: invalid configuration:\n" + "\n".join(out)
 
 

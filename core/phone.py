@@ -88,6 +88,7 @@ ANONYMOUS = frozenset(
     {"", "anonymous", "unknown", "<unknown>", "restricted", "private", "unavailable", "withheld"}
 )
 
+COUNTRY_CODE = "84"
 _SEPARATORS = re.compile(r"[\s.\-/()\u00a0]+")
 _MOBILE_FIRST = frozenset("35789")  # 03x, 05x, 07x, 08x, 09x
 _CALLER = re.compile(r"\+?[0-9]{3,15}")
@@ -171,6 +172,28 @@ def try_e164(number: str | None) -> str | None:
 def national(e164: str) -> str:
     """The national form of an E.164 number (``+84912345678`` → ``0912345678``); others unchanged."""
     return "0" + e164[3:] if e164.startswith("+84") else e164
+
+
+def carrier_national(number: str) -> str:
+    """Any carrier form of a number in national form: ``+84912…``/``0084912…``/``84912…`` → ``0912…``.
+
+    Carriers send the same number as E.164, E.164 without ``+`` or national. Service numbers (``1800…``,
+    ``1900…``, short codes) have no trunk 0 nationally: ``+8418001090`` → ``18001090``. A number already
+    national stays as it is; a foreign E.164 number becomes its international dialling form
+    (``+1202…`` → ``001202…``). Lenient: a trunk's calls, not a customer lookup (see :func:`to_e164`).
+    """
+    n = strip_separators(number)
+    if n.startswith("+" + COUNTRY_CODE):
+        rest = n[1 + len(COUNTRY_CODE) :]
+    elif n.startswith("00" + COUNTRY_CODE):
+        rest = n[2 + len(COUNTRY_CODE) :]
+    elif n.startswith("+"):
+        return "00" + n[1:]
+    elif n.startswith(COUNTRY_CODE) and len(n) >= len(COUNTRY_CODE) + 8:
+        rest = n[len(COUNTRY_CODE) :]
+    else:
+        return n
+    return rest if rest.startswith("1") else "0" + rest
 
 
 def dial_digits(number: str) -> str:

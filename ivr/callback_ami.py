@@ -33,6 +33,8 @@ from ivr.callback_dialler import DialJob, DialNotPlaced, DialResult
 log = logging.getLogger(__name__)
 
 CONTEXT = "tongdai-callback"
+# The outbound routes (trunks.outbound, rendered by asterisk_conf): the customer's leg leaves by them.
+DIALOUT = "tongdai-dialout"
 ActionFn = Callable[..., Awaitable[AmiResponse]]
 _NUMBER = re.compile(r"^\+?[0-9]{3,15}$")
 # Values that go into Originate's Variable headers, which Asterisk splits on ',' : a safe alphabet only.
@@ -65,7 +67,7 @@ def originate_fields(
     if not _NUMBER.match(job.number):
         raise InvalidCallbackNumber(f"callback number {job.number!r} is not 3-15 digits")
     fields: dict[str, Any] = {
-        "Channel": config.dial_string.replace("{number}", job.number),
+        "Channel": f"Local/{job.number}@{DIALOUT}/n",
         "Context": CONTEXT,
         "Exten": "s",
         "Priority": "1",

@@ -1,22 +1,15 @@
 """config.yaml section ``callbacks:``: the worklist's retry rules and the automatic callback dialler.
 
-The dialler is off unless ``callbacks.dialler.enabled`` is true. Its ``dial_string`` is how Asterisk
-reaches a customer: ``{number}`` is replaced by the request's number (digits, optional leading +),
-e.g. ``PJSIP/{number}@trunk`` in production or ``Local/{number}@tongdai-callsim-customer`` against the
-sandbox, where simulated customers answer.
+The dialler is off unless ``callbacks.dialler.enabled`` is true. It reaches customers through the
+outbound routes (config.yaml ``trunks.outbound``, docs/trunks.md), like click-to-call: there is no dial
+string of its own.
 """
 
 from __future__ import annotations
 
-import re
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ivr.hours import BusinessHours
-
-# Tech/resource with exactly one {number}; no spaces, commas, braces or control characters elsewhere
-# (the string becomes an AMI header, and Asterisk splits dial strings on '&' and ',').
-_DIAL_STRING = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/[^\s,&{}\x00-\x1f\x7f]*\{number\}[^\s,&{}\x00-\x1f\x7f]*$")
 
 
 class _Section(BaseModel):
@@ -30,7 +23,6 @@ def _office_hours() -> BusinessHours:
 
 class CallbackDiallerConfig(_Section):
     enabled: bool = False
-    dial_string: str = "PJSIP/{number}@trunk"
     # Caller ID the customer sees; unset = the first hotline number (so they can call back the line).
     caller_id: str | None = Field(None, pattern=r"^[0-9]{3,15}$")
     ring_timeout: int = Field(30, ge=5, le=120)  # seconds the customer's phone rings before no_answer
@@ -38,16 +30,6 @@ class CallbackDiallerConfig(_Section):
     max_dials_per_queue: int = Field(1, ge=1, le=50)
     poll_seconds: float = Field(5.0, gt=0, le=300)  # also woken by agent state changes
     hours: BusinessHours = Field(default_factory=_office_hours)
-
-    @field_validator("dial_string")
-    @classmethod
-    def _dial_string(cls, v: str) -> str:
-        if v.count("{number}") != 1 or not _DIAL_STRING.match(v):
-            raise ValueError(
-                f"{v!r} must be Tech/resource with exactly one {{number}} and no spaces, commas, '&' "
-                "or other braces, e.g. 'PJSIP/{number}@trunk'"
-            )
-        return v
 
 
 class CallbackConfig(_Section):

@@ -14,5 +14,8 @@ from crm_bridge.component import SPEC as CRM
 from ivr.component import SPEC as IVR
 from recordings.component import SPEC as RECORDINGS
 from reports.component import SPEC as REPORTS
+from trunks.component import SPEC as TRUNKS
 
-COMPONENTS: tuple[ComponentSpec, ...] = (CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, REPORTS, ASTERISK_CONF)
+COMPONENTS: tuple[ComponentSpec, ...] = (
+    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, REPORTS, ASTERISK_CONF,
+)  # fmt: skip

@@ -20,6 +20,7 @@ from ivr.component import IvrSections
 from recordings.component import RecordingsSections
 from reports.component import ReportsSections
 from tongdai.components import COMPONENTS
+from trunks.component import TrunksSections
 
 __all__ = ["AgentConfig", "QueueConfig", "Settings", "load_config", "parse_config"]
 
@@ -33,6 +34,7 @@ class Settings(
     RecordingsSections,
     DesktopSections,
     ReportsSections,
+    TrunksSections,
 ):
     """config.yaml, validated: every section of core and of each component."""
 

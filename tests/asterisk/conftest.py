@@ -23,6 +23,7 @@ from core.ami import AmiClient
 from crm_bridge.demo_data import load_demo
 from ivr.prompts import generate_prompts
 from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, base_config, free_port, make_settings
+from tests.support.sip import SIP_QUEUES, session_overrides, sip_agents
 from tongdai.app import Bridge
 from tongdai.settings import Settings
 
@@ -36,7 +37,7 @@ ACD_SIP_AGENT: dict[str, Any] = {
     "id": "7001",
     "name": "Máy SIP chưa đăng ký",
     "phone": "pjsip",
-    "sip_secret": "test-sip-7001",
+    "sip_secret": "Unregistered-phone-s3cret",
     "password_hash": base_config()["agents"][0]["password_hash"],
 }
 
@@ -104,11 +105,17 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
     sandbox = AsteriskSandbox(root, make_settings(), agi_port, free_port(), free_port())
     settings = sandbox.settings_for(
         tmp_path_factory.mktemp("base"),
-        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE],
-        agents=[*base_config()["agents"], ACD_SIP_AGENT],
+        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE, *SIP_QUEUES],
+        agents=[*base_config()["agents"], ACD_SIP_AGENT, *sip_agents()],
+        # The SIP tier (tests/sip): carrier trunks, SIP phones and their queue, in the same Asterisk.
+        **session_overrides(),
     )
     sandbox.settings = settings
     write_all(settings, conf)
+    # Asterisk's own CDR file outlives runs (a load bench leaves thousands of rows): every test
+    # bridge would "recover" them at start. Each session starts from an empty file.
+    settings.cdr.csv_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.cdr.csv_path.write_text("")
     # The real prompts, spoken by espeak-ng: the IVR plays them as it would in production.
     sounds = tmp_path_factory.mktemp("sounds")
     generate_prompts(make_settings().ivr, sounds)

@@ -37,7 +37,7 @@ from tongdai.app import Bridge
 pytestmark = pytest.mark.asterisk
 
 AGENT = "1004"
-NEVER_ANSWERS = "0999000111"  # tongdai-callsim-customer: rings, never answers
+NEVER_ANSWERS = "0999000111"  # tongdai-simcustomer (the demo route): rings, never answers
 ALWAYS_OPEN = {
     "weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
     "country": None,  # no statutory days off either: the test runs on any date
@@ -51,7 +51,6 @@ def overrides() -> dict[str, Any]:
         callbacks={
             "dialler": {
                 "enabled": True,
-                "dial_string": "Local/{number}@tongdai-callsim-customer",
                 "ring_timeout": 5,
                 "poll_seconds": 1,
                 "hours": ALWAYS_OPEN,

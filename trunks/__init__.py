@@ -1,0 +1,1 @@
+"""Carrier SIP trunks (inbound DIDs, outbound routes) and agent SIP phones: config and pure rules."""
