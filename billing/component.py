@@ -57,6 +57,7 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[CdrIngest]:
     # Calls that ended while we were down: their CDRs are in Asterisk's own CSV.
     await cdrs.drain_spool()
     await cdrs.reconcile_csv(s.cdr.csv_path)
+    await cdrs.rate_pending()  # CDRs stored unrated when their rating failed: rated now
     yield cdrs
 
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import TongdaiError
+
 # Every secret value a shipped file (config.yaml, tests, docs) holds: never acceptable in production.
 SHIPPED_DEMO_VALUES = frozenset(
     {
@@ -29,6 +31,10 @@ SHIPPED_DEMO_VALUES = frozenset(
 _DEMO_WORDS = re.compile(r"demo|change[-_ ]?me|example|secret123|password|test-", re.I)
 MIN_LENGTH = {"session": 32, "ami": 16, "sip": 16, "token": 24}
 MIN_DISTINCT = {"session": 12, "ami": 8, "sip": 8, "token": 10}
+
+
+class SecretsFileExists(TongdaiError, FileExistsError):
+    error_id = "secrets.file_exists"
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def generate(sip_agent_indexes: Iterable[int] = ()) -> dict[str, str]:
 def write_env_file(path: Path, values: Mapping[str, str], *, force: bool = False) -> None:
     """Write ``KEY=value`` lines readable by the owner only (systemd ``EnvironmentFile=``)."""
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists: keep it, or pass --force to replace every secret in it")
+        raise SecretsFileExists(f"{path} exists: keep it, or pass --force to replace every secret in it")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -10,12 +10,17 @@ import logging
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
+from core import logs
 from core.cli import CliContext, Commands, run_async
 from core.errors import ConfigError, TongdaiError
 from tongdai.components import COMPONENTS
 from tongdai.schema import MIGRATIONS
 from tongdai.settings import Settings, load_config
+
+if TYPE_CHECKING:
+    from backup.archive import NodeFiles
 
 DEFAULT_CONFIG = os.environ.get("TONGDAI_CONFIG", "config.yaml")
 
@@ -75,6 +80,62 @@ def cmd_sandbox(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
     return subprocess.run([str(SANDBOX), args.action, *extra], check=False).returncode
 
 
+def cmd_secrets_generate(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from pathlib import Path
+
+    from core.secrets_policy import generate, write_env_file
+
+    s = ctx.settings()
+    sip = [i for i, a in enumerate(s.agents) if a.phone == "pjsip"]
+    write_env_file(Path(args.out), generate(sip), force=args.force)
+    print(f"wrote strong secrets to {args.out} (owner-only); load it as the service's environment")
+    return 0
+
+
+def _node_files(s: Settings, config_path: str) -> NodeFiles:
+    from pathlib import Path
+
+    from backup.archive import NodeFiles
+
+    return NodeFiles(
+        node=s.node.name,
+        database_url=s.database.url,
+        recordings_dir=s.recordings.dir,
+        spool_dir=s.node.data_dir / "spool",
+        config_path=Path(config_path),
+        data_dir=s.node.data_dir,
+    )
+
+
+def cmd_backup(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from pathlib import Path
+
+    from backup.archive import create_backup
+
+    files = _node_files(ctx.settings(), ctx.config_path)
+    manifest = asyncio.run(create_backup(files, Path(args.archive)))
+    rows = sum(manifest.row_counts.values())
+    print(f"backed up {rows:,} rows and {len(manifest.files)} files to {args.archive}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from pathlib import Path
+
+    from backup.archive import restore_backup
+
+    files = _node_files(ctx.settings(), ctx.config_path)
+    report = asyncio.run(restore_backup(Path(args.archive), files, force=args.force))
+    rows = sum(report.manifest.row_counts.values())
+    print(
+        f"restored {rows:,} rows, {report.recordings} recordings and {report.spooled_cdrs} spooled CDRs "
+        f"from {args.archive} (made {report.manifest.created_at} on {report.manifest.node})"
+    )
+    if report.secrets_file is not None:
+        print(f"the backed-up secrets are in {report.secrets_file}: load them as the service's environment")
+    return 0
+
+
 def _node_commands(cli: Commands) -> None:
     cli.add("serve", cmd_serve, "run the bridge: AMI, FastAGI, desktop")
     cli.add("check-config", cmd_check, "validate config.yaml and exit")
@@ -85,6 +146,20 @@ def _node_commands(cli: Commands) -> None:
     d = cli.add("demo", cmd_demo, "sandbox Asterisk + server + simulated callers")
     d.add_argument("--calls", type=int, default=3)
     d.add_argument("--once", action="store_true", help="exit after the simulated calls")
+    sg = cli.group("secrets", "secrets for a new deployment").add(
+        "generate", cmd_secrets_generate, "write strong session, AMI, SIP and recording secrets"
+    )
+    sg.add_argument(
+        "--out", required=True, help="the environment file to write, e.g. /etc/tongdai/secrets.env"
+    )
+    sg.add_argument("--force", action="store_true", help="replace an existing file")
+    bk = cli.add(
+        "backup", cmd_backup, "one archive of the node (database, recordings, spool, config, secrets)"
+    )
+    bk.add_argument("archive", help="the .tar.gz to write")
+    rs = cli.add("restore", cmd_restore, "rebuild a stopped node from a backup archive (verified first)")
+    rs.add_argument("archive")
+    rs.add_argument("--force", action="store_true", help="replace a database or files that hold data")
     sb = cli.add("sandbox", cmd_sandbox, "the local Asterisk 22 sandbox (Debian sid chroot)")
     sb.add_argument("action", choices=["build", "start", "stop", "restart", "status"])
 
@@ -93,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tongdai", description="contact-center server beside Asterisk")
     p.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument(
+        "--json-logs",
+        action="store_true",
+        default=os.environ.get("TONGDAI_JSON_LOGS", "") not in ("", "0"),
+        help="log JSON lines (also TONGDAI_JSON_LOGS=1)",
+    )
     cli = Commands(p.add_subparsers(dest="cmd", required=True), "cmd")
     _node_commands(cli)
     for spec in COMPONENTS:
@@ -103,10 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # One line per record, tagged with the call, redacted (core/logs.py); JSON for a log shipper.
+    logs.configure(json_lines=args.json_logs, level=logging.DEBUG if args.verbose else logging.INFO)
     ctx = CliContext(args.config, load_config, MIGRATIONS)
     try:
         return int(args.fn(args, ctx))
