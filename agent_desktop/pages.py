@@ -3,6 +3,7 @@ English from the string catalogue; every form carries the session's CSRF token."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp_jinja2
@@ -11,12 +12,17 @@ from aiohttp import web
 from agent_desktop import sessions
 from agent_desktop.actions import DesktopActions
 from agent_desktop.ws import SETTINGS_KEY
+from core.audit import Audit
 from core.errors import TongdaiError
 from core.http import error_body
-from core.passwords import verify_password
+from core.login_guard import LoginGuard
+from core.passwords import LoginBusy, PasswordChecker
 
 TEXT_KEY = web.AppKey("text", dict)  # the string catalogue: language -> key -> text
 ACTIONS_KEY = web.AppKey("desktop_actions", DesktopActions)
+LOGIN_GUARD_KEY = web.AppKey("login_guard", LoginGuard)
+PASSWORDS_KEY = web.AppKey("passwords", PasswordChecker)
+LOGIN_AUDIT_KEY: web.AppKey[Audit] = web.AppKey("login_audit")
 
 
 def _lang(request: web.Request) -> str:
@@ -37,20 +43,43 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("login.html", request, ctx)
 
 
+async def _login_refused(request: web.Request, key: str, status: int, **fmt: Any) -> web.StreamResponse:
+    lang = _lang(request)
+    t = _text(request, lang)
+    ctx = {"t": t, "lang": lang, "csrf": await sessions.csrf_token(request), "error": t[key].format(**fmt)}
+    response = aiohttp_jinja2.render_template("login.html", request, ctx, status=status)
+    if "seconds" in fmt:
+        response.headers["Retry-After"] = str(fmt["seconds"])
+    return response
+
+
 async def login_submit(request: web.Request) -> web.StreamResponse:
+    """Log in: throttled per agent id and per address (core/login_guard.py), the password checked off
+    the event loop (core/passwords.py), the same work for an unknown id; lockouts are audited."""
     form = await request.post()
     try:
         await sessions.check_form_csrf(request, form)
     except TongdaiError as err:
         raise web.HTTPForbidden(text=str(err)) from err
     settings = request.app[SETTINGS_KEY]
-    agent = settings.agent(str(form.get("agent", "")))
-    password = str(form.get("password", ""))
-    if agent is None or not verify_password(password, agent.password_hash.get_secret_value()):
-        lang = _lang(request)
-        t = _text(request, lang)
-        ctx = {"t": t, "lang": lang, "csrf": await sessions.csrf_token(request), "error": t["bad_login"]}
-        return aiohttp_jinja2.render_template("login.html", request, ctx, status=401)
+    guard, checker = request.app[LOGIN_GUARD_KEY], request.app[PASSWORDS_KEY]
+    agent_id, address = str(form.get("agent", ""))[:64], request.remote or ""
+    now = time.monotonic()
+    verdict = guard.check(agent_id, address, now)
+    if not verdict.allowed:
+        return await _login_refused(request, "login_locked", 429, seconds=int(verdict.retry_after) + 1)
+    agent = settings.agent(agent_id)
+    hashed = agent.password_hash.get_secret_value() if agent is not None else None
+    try:
+        ok = await checker.check(str(form.get("password", "")), hashed)
+    except LoginBusy:
+        return await _login_refused(request, "login_busy", 503, seconds=2)
+    if agent is None or not ok:
+        for key in guard.failed(agent_id, address, now):
+            kind, _, who = key.partition(":")
+            await request.app[LOGIN_AUDIT_KEY]("system", "auth.lockout", kind, who)
+        return await _login_refused(request, "bad_login", 401)
+    guard.succeeded(agent_id, now)
     await sessions.start(request, agent.id, agent.role)
     raise web.HTTPFound("/")
 

@@ -23,13 +23,22 @@ from agent_desktop.api import add_api_routes, add_openapi
 from agent_desktop.auth import DesktopAuth
 from agent_desktop.hub import PopHub
 from agent_desktop.i18n import CATALOGUE
-from agent_desktop.pages import TEXT_KEY, add_forms, add_pages
+from agent_desktop.pages import (
+    LOGIN_AUDIT_KEY,
+    LOGIN_GUARD_KEY,
+    PASSWORDS_KEY,
+    TEXT_KEY,
+    add_forms,
+    add_pages,
+)
 from agent_desktop.sessions import setup_sessions
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
 from agent_desktop.ws import HUB_KEY, SETTINGS_KEY, websocket
 from core.audit import Audit, AuditTrail
 from core.http import json_errors, setup_api
+from core.login_guard import LoginGuard
 from core.models import CallRecord
+from core.passwords import PasswordChecker
 from reports.http import add_report_routes
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
@@ -53,6 +62,8 @@ def make_web_app(
     """The desktop app. With ``bridge`` (the running Bridge) it also serves the wallboard, the JSON API
     and websocket commands; without it only login and the screen pop. ``audit`` is the one audit
     trail (default: an :class:`AuditTrail` on the bridge's database)."""
+    if audit is None and bridge is not None and bridge.sessions is not None:
+        audit = AuditTrail(bridge.sessions)
     app = web.Application(middlewares=[json_errors])
     app[SETTINGS_KEY] = settings
     app[HUB_KEY] = hub
@@ -61,6 +72,7 @@ def make_web_app(
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     add_pages(app)
+    _add_login_security(app, audit)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", health)
     app.router.add_static("/static/", HERE / "static")
@@ -77,6 +89,22 @@ def make_web_app(
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(finish_pops)
     return app
+
+
+def _add_login_security(app: web.Application, audit: Audit | None) -> None:
+    """Login throttling and off-loop password checks; lockouts go to the audit trail (or the log)."""
+    app[LOGIN_GUARD_KEY] = LoginGuard()
+    checker = app[PASSWORDS_KEY] = PasswordChecker()
+
+    async def log_only(actor: str, action: str, subject_type: str, subject_id: str, detail: str = "") -> None:
+        log.warning("%s by %s on %s %s %s", action, actor, subject_type, subject_id, detail)
+
+    app[LOGIN_AUDIT_KEY] = audit if audit is not None else log_only
+
+    async def close(app: web.Application) -> None:
+        checker.close()
+
+    app.on_cleanup.append(close)
 
 
 def _add_desk(
