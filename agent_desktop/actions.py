@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
@@ -28,6 +29,10 @@ from core.protocol_safety import check_line_value
 from trunks.routes import choose_route
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
+    from core.ami import AmiClient
+    from core.bus import EventBus
+    from core.calls import CallTracker
+    from crm_bridge.directory import CustomerDirectory
     from tongdai.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,8 @@ class AgentStateService(Protocol):
 
     async def unpause(self, agent_id: str) -> Any: ...
 
+    async def states(self) -> Sequence[Any]: ...
+
 
 class Ami(Protocol):
     async def action(
@@ -69,14 +76,23 @@ class Ami(Protocol):
 
 
 class BridgeView(Protocol):
-    """What the desktop needs of the running :class:`tongdai.app.Node` (read lazily: AMI starts last)."""
+    """What the desktop needs of the running node, each collaborator typed (read-only here; AMI and
+    the agent states may be absent on a node without Asterisk: the actions then answer 503)."""
 
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession] | None
-    directory: Any
-    ami: Any
-    tracker: Any
-    bus: Any
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession] | None: ...
+    @property
+    def directory(self) -> CustomerDirectory: ...
+    @property
+    def ami(self) -> AmiClient | None: ...
+    @property
+    def tracker(self) -> CallTracker: ...
+    @property
+    def bus(self) -> EventBus: ...
+    @property
+    def agents(self) -> AgentStateService | None: ...
 
 
 def national_digits(number: str) -> str:
@@ -108,21 +124,21 @@ class DesktopActions:
 
     def _ami(self) -> Ami:
         ami = self.bridge.ami
-        if ami is None or not getattr(ami, "connected", True):
+        if ami is None or not ami.connected:
             raise Unavailable("Asterisk (AMI) is not connected")
-        return ami  # type: ignore[no-any-return]
+        return ami
 
     def _agent_states(self) -> AgentStateService:
-        svc = getattr(self.bridge, "agents", None)
+        svc = self.bridge.agents
         if svc is None:
             raise Unavailable(
                 "agent state service (bridge.agents) is not available on this server: "
                 "ready/pause/wrap-up cannot be changed from the desktop yet"
             )
-        return svc  # type: ignore[no-any-return]
+        return svc
 
     def agent_states_available(self) -> bool:
-        return getattr(self.bridge, "agents", None) is not None
+        return self.bridge.agents is not None
 
     def _agent(self, agent_id: str) -> AgentConfig:
         a = self.settings.agent(agent_id)
@@ -170,7 +186,7 @@ class DesktopActions:
     # --- calls --------------------------------------------------------------------------------
 
     def _live_call(self, call_id: str) -> Any:
-        calls = getattr(self.bridge.tracker, "calls", {})
+        calls = self.bridge.tracker.calls
         return calls.get(call_id)
 
     async def call(self, who: Who, call_id: str) -> dict[str, Any]:
@@ -239,7 +255,7 @@ class DesktopActions:
         if p is None:
             raise NotFound(f"no customer {customer_id!r}")
         await self._audit(who.agent_id, "profile.view", "customer", customer_id)
-        return p.to_json()  # type: ignore[no-any-return]
+        return p.to_json()
 
     async def unmask_id_number(self, who: Who, customer_id: str, reason: str) -> str:
         """The full identity number, for a stated reason that goes to the audit log."""

@@ -144,7 +144,7 @@ def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView) -
 
 async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:
     """Today's calls and the agents' states, so a restarted bridge shows the whole day."""
-    agents = getattr(bridge, "agents", None)
+    agents = bridge.agents
     if agents is not None:
         for st in await agents.states():
             wallboard.set_agent(st.to_json())
