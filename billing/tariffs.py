@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.holiday_calendar import statutory_days_off, supported_country
+from core.holiday_calendar import HolidayCountry, statutory_days_off
 from core.phone import tariff_prefix
 
 __all__ = [
@@ -301,20 +301,13 @@ class BillingConfig(_Model):
     accounts: dict[str, str] = {}
     # Whose statutory days off get the holiday rate (ISO code; null: only the dates below). Computed
     # for any year by the `holidays` library, lunar Tết and the Hùng Kings' day included.
-    country: str | None = "VN"
+    country: HolidayCountry = "VN"
     # Extra holiday-rate days: a tariff's own promotions, a day off the library does not know yet.
     holidays: list[date] = []
     # Extra days on the same date every year, "MM-DD".
     recurring_holidays: list[str] = []
     # Statutory days off billed at the normal rate anyway.
     working_days: list[date] = []
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str | None) -> str | None:
-        if v is not None and not supported_country(v):
-            raise ValueError(f"no public-holiday calendar for country {v!r} (an ISO code like 'VN')")
-        return v
 
     @field_validator("vat_rate")
     @classmethod

@@ -11,12 +11,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from functools import cache
+from typing import Annotated
 
 import holidays
+from pydantic import AfterValidator
 
 
 def supported_country(code: str) -> bool:
     return code in holidays.list_supported_countries()
+
+
+def _known_country(v: str | None) -> str | None:
+    if v is not None and not supported_country(v):
+        raise ValueError(f"no public-holiday calendar for country {v!r} (an ISO code like 'VN')")
+    return v
+
+
+# A config field naming whose statutory days off apply (an ISO country code; None: no calendar).
+HolidayCountry = Annotated[str | None, AfterValidator(_known_country)]
 
 
 @cache

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.holiday_calendar import statutory_days_off, supported_country
+from core.holiday_calendar import HolidayCountry, statutory_days_off
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -66,18 +66,11 @@ class BusinessHours(BaseModel):
         default_factory=lambda: {d: list(r) for d, r in _DEFAULT_WEEK.items()}
     )
     # Whose statutory days off close the centre (ISO country code; null: none).
-    country: str | None = "VN"
+    country: HolidayCountry = "VN"
     # The site's own closures on top of the statutory ones (and days the library does not know yet).
     holidays: list[Holiday] = []
     # Statutory days off this site works anyway (a government swap, a 24/7 line's policy).
     working_days: list[dt.date] = []
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str | None) -> str | None:
-        if v is not None and not supported_country(v):
-            raise ValueError(f"no public-holiday calendar for country {v!r} (an ISO code like 'VN')")
-        return v
 
     @field_validator("timezone")
     @classmethod
