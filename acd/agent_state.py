@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.calls import agent_from_member
+from core.members import agent_from_member
 
 AgentStatus = Literal["logged_out", "ready", "ringing", "on_call", "wrap_up", "paused", "unavailable"]
 Activity = Literal["idle", "ringing", "on_call", "wrap_up"]

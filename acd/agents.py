@@ -41,9 +41,9 @@ from acd.aging import ActionFn, QueueAger
 from acd.state_log import StateLogWriter
 from core.ami import AmiEvent, AmiResponse
 from core.bus import BusEvent, EventBus
-from core.calls import agent_from_member
 from core.config import AgentConfig
 from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
+from core.members import agent_from_member
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings

@@ -12,7 +12,6 @@ Event facts relied on (field notes): ``AgentCalled`` means ringing (pop early; r
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,11 +19,10 @@ from typing import Any
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, EventBus
+from core.members import agent_from_member
 from core.phone import carrier_national, try_e164
 
 log = logging.getLogger(__name__)
-
-_AGENT_IFACE = re.compile(r"^(?:Local/|PJSIP/|SIP/)?(\d{3,6})(?:@|$|-)")
 
 
 def _known(v: str) -> str:
@@ -35,14 +33,6 @@ def _known(v: str) -> str:
 def _set_caller(call: Call, number: str) -> None:
     call.caller_number = number
     call.caller_e164 = (try_e164(number) or "") if number else ""
-
-
-def agent_from_member(member_name: str, interface: str) -> str:
-    """Our agents' queue member name is their id; fall back to the id inside the interface."""
-    if member_name.isdigit():
-        return member_name
-    m = _AGENT_IFACE.match(interface) or _AGENT_IFACE.match(member_name)
-    return m.group(1) if m else member_name or interface
 
 
 @dataclass

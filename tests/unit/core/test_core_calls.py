@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, LocalBus
-from core.calls import CallTracker, agent_from_member
+from core.calls import CallTracker
+from core.members import agent_from_member
 
 
 class Clock:
