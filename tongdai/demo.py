@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from crm_bridge.demo_data import DEMO_CUSTOMERS, load_demo
 from crm_bridge.models import Customer
 from ivr.prompts import generate_prompts
 from tongdai.app import Node
-from tongdai.settings import load_config
+from tongdai.settings import Settings, load_config
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,33 @@ def national(e164: str) -> str:
     return "0" + e164[3:] if e164.startswith("+84") else e164
 
 
-async def run_demo(
-    config_path: str, *, calls: int = 3, keep_running: bool = True, customers: int = 2000
-) -> None:
-    settings = load_config(config_path)
-    # The sandbox's recordings and CDR file, as seen from outside its chroot.
+SIP_CALLER = SANDBOX.parent.parent / "scripts" / "sip_caller.sh"
+
+
+async def _sip_carrier_call(settings: Settings, caller_e164: str) -> bool:
+    """One real SIP call among the demo's: SIPp as the demo carrier (127.0.0.2) calls the hotline's DID
+    with G.711 audio and RFC 4733 keys. Runs in the background; False when SIPp or the script (a
+    checkout's scripts/) is not here."""
+    if not SIP_CALLER.is_file() or shutil.which("sipp") is None:
+        say("(no SIPp here: the demo's SIP carrier call is skipped)")
+        return False
+    did = "+84" + settings.hotline.numbers[0]
+    target = f"127.0.0.1:{settings.asterisk.sip.port}"
+    say(f"SIP call: the demo carrier calls {did} from {caller_e164} (SIPp, RFC 4733 keys 1 then 2)")
+    log_path = settings.node.data_dir / "sip-caller.log"  # SIPp is chatty: its output goes here
+    with log_path.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            str(SIP_CALLER), caller_e164, did, target, stdout=out, stderr=out
+        )
+    _BACKGROUND.add(asyncio.get_running_loop().create_task(proc.wait()))
+    return True
+
+
+_BACKGROUND: set[asyncio.Task[int]] = set()
+
+
+async def _on_sandbox(settings: Settings) -> Settings:
+    """The sandbox's recordings and CDR file, as seen from outside its chroot."""
     root = Path(
         (
             await asyncio.to_thread(
@@ -47,7 +70,7 @@ async def run_demo(
             )
         ).stdout.strip()
     )
-    settings = settings.model_copy(
+    return settings.model_copy(
         update={
             "recordings": settings.recordings.model_copy(update={"dir": root / "var/spool/asterisk/monitor"}),
             "cdr": settings.cdr.model_copy(
@@ -55,6 +78,12 @@ async def run_demo(
             ),
         }
     )
+
+
+async def run_demo(
+    config_path: str, *, calls: int = 3, keep_running: bool = True, customers: int = 2000
+) -> None:
+    settings = await _on_sandbox(load_config(config_path))
     data = settings.node.data_dir
     conf, sounds = data / "asterisk-conf", data / "sounds"
     write_all(settings, conf)
@@ -115,8 +144,9 @@ async def run_demo(
                 },
             )
             await asyncio.sleep(2)
+        sip_calls = 1 if await _sip_carrier_call(settings, DEMO_CUSTOMERS[0].number) else 0
         if not keep_running:
-            for _ in range(calls):
+            for _ in range(calls + sip_calls):
                 await asyncio.wait_for(ended.get(), 120)
             return
         say("Ctrl-C to stop.")
