@@ -14,17 +14,14 @@ import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
+from bench_lookup import database  # a throwaway SQLite file or PostgreSQL database
 from sqlalchemy import insert
 
 from core.db import create_engine, session_factory
@@ -33,28 +30,6 @@ from reports.repeat_contacts import repeat_contacts
 from tongdai.schema import upgrade_to_head
 
 START = date(2026, 10, 1)
-
-
-@asynccontextmanager
-async def database(kind: str, pg_admin: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tongdai_bench_") as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/calls.db"
-        return
-    name = f"tongdai_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_admin)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"postgresql+asyncpg://{pg_admin.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(pg_admin)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def rows(n: int, days: int, seed: int) -> list[tuple[object, ...]]:

@@ -27,26 +27,10 @@ from core.db import create_engine, session_factory, unit_of_work
 from crm_bridge.demo_data import load_demo
 from recordings.crypto import decrypt_chunks, encrypt_file, new_key, parse_key
 from recordings.models import Recording
+from tests.support.cdrs import CDR as BASE_CDR
 from tongdai.schema import upgrade_to_head
 
-CDR = {
-    "UniqueID": "ast1-1795400000.1",
-    "LinkedID": "ast1-1795400000.0",
-    "Sequence": "1",
-    "Source": "0912345678",
-    "Destination": "s",
-    "DestinationContext": "tongdai-ivr",
-    "LastApplication": "Queue",
-    "StartTime": "2026-11-23 02:00:00",
-    "AnswerTime": "2026-11-23 02:00:00",
-    "EndTime": "2026-11-23 02:01:01",
-    "Duration": "61",
-    "BillableSeconds": "61",
-    "BillableSecondsExact": "61.2",
-    "Disposition": "ANSWERED",
-    "Dialled": "19001091",
-    "Recording": "2026/11/23/call-1.wav",
-}
+CDR = {**BASE_CDR, "Recording": "2026/11/23/call-1.wav"}
 
 
 def _wav(path: Path, seconds: float = 1.0) -> bytes:

@@ -18,30 +18,11 @@ from billing.models import CdrRecord, RatedCall
 from billing.rating import CallToRate, RatedLine, Rater
 from billing.tariffs import BillingConfig
 from core.db import create_engine, session_factory
+from tests.support.cdrs import cdr
 from tests.support.pg_cluster import PgCluster, pg_cluster
 from tongdai.schema import upgrade_to_head
 
 pytestmark = pytest.mark.postgres
-
-
-def cdr(n: int) -> dict[str, str]:
-    return {
-        "UniqueID": f"ast1-1795400000.{n}",
-        "LinkedID": f"ast1-1795400000.{n}",
-        "Sequence": "1",
-        "Source": "0912345678",
-        "Destination": "s",
-        "DestinationContext": "tongdai-ivr",
-        "LastApplication": "Queue",
-        "StartTime": "2026-11-23 02:00:00",
-        "AnswerTime": "2026-11-23 02:00:00",
-        "EndTime": "2026-11-23 02:01:01",
-        "Duration": "61",
-        "BillableSeconds": "61",
-        "BillableSecondsExact": "61.2",
-        "Disposition": "ANSWERED",
-        "Dialled": "19001091",
-    }
 
 
 @pytest.fixture

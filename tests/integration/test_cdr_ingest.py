@@ -11,25 +11,8 @@ from billing.models import CdrRecord, RatedCall
 from billing.rating import Rater
 from billing.tariffs import BillingConfig
 from core.db import create_engine, session_factory
+from tests.support.cdrs import CDR
 from tongdai.schema import upgrade_to_head
-
-CDR = {
-    "UniqueID": "ast1-1795400000.1",
-    "LinkedID": "ast1-1795400000.0",
-    "Sequence": "1",
-    "Source": "0912345678",
-    "Destination": "s",
-    "DestinationContext": "tongdai-ivr",
-    "LastApplication": "Queue",
-    "StartTime": "2026-11-23 02:00:00",
-    "AnswerTime": "2026-11-23 02:00:00",
-    "EndTime": "2026-11-23 02:01:01",
-    "Duration": "61",
-    "BillableSeconds": "61",
-    "BillableSecondsExact": "61.2",
-    "Disposition": "ANSWERED",
-    "Dialled": "19001091",
-}
 
 
 async def test_idempotent_and_rated(db_url: str, tmp_path: Path) -> None:
