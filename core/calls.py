@@ -246,7 +246,12 @@ class CallTracker:
     # --- IVR annotations and re-sync -----------------------------------------------------------
 
     def annotate(self, call_id: str, **fields: Any) -> Call:
-        """Record what the IVR learned (path, language, customer, choice, queue, priority)."""
+        """Record what the IVR learned (path, language, customer, choice, queue, priority).
+
+        ``call_id`` is the linkedid; a channel's own uniqueid is accepted too and resolved to its call,
+        so a caller whose linkedid could not be read still gets one record, not two half ones.
+        """
+        call_id = self._by_uniqueid.get(call_id, call_id)
         call = self.calls.get(call_id)
         if call is None:
             call = self.calls[call_id] = Call(call_id, self._now())

@@ -99,11 +99,15 @@ class IvrRoute:
         # The lookup runs while Asterisk answers the linkedid question (a round trip on a real link).
         pending = asyncio.ensure_future(self.lookup.by_caller(e164)) if e164 else None
         try:
-            call_id = await agi.get_variable("CHANNEL(linkedid)") or req.uniqueid
+            call_id = await agi.get_variable("CHANNEL(linkedid)") or ""
         except BaseException:
             if pending is not None:
                 pending.cancel()
             raise
+        if not call_id:
+            # The tracker maps the channel to its call (linkedid) once it has seen the channel.
+            log.warning("FastAGI: no linkedid for channel %s; using its uniqueid", req.uniqueid)
+            call_id = req.uniqueid
         profile: CustomerFacts | None = None
         by_number: tuple[CustomerFacts | None, bool] | None = None
         if pending is not None:

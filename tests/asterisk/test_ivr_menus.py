@@ -158,7 +158,11 @@ async def test_main_menu_branch_reaches_its_queue(  # noqa: PLR0917 (parametrise
     ended = await call(ami, rec, KNOWN, keys, stay=6)
     assert ended["queue"] == queue and ended["queued_at"]
     r = await record_of(b, ended["call_id"])
-    assert r.ivr_path == ["screen", "hours", "welcome", "language:1", "identify", *path_tail]
+    # On a mismatch, say which call ids the IVR annotated and what the tracker ended.
+    annotated = {e.call_id: e.data.get("ivr_path") for e in rec.events if e.type == "call.ivr"}
+    assert r.ivr_path == ["screen", "hours", "welcome", "language:1", "identify", *path_tail], (
+        f"ended={ended!r} ivr-annotations={annotated!r}"
+    )
     assert r.ivr_path_text == path_text
     assert r.ivr_outcome == "transferred" and r.queue == queue
     assert r.customer_id == "KH0000000001" and r.acd_tier == "vip"

@@ -85,6 +85,26 @@ async def test_one_call_from_many_channels() -> None:
     await bus.close()
 
 
+async def test_an_annotation_by_a_channels_uniqueid_lands_on_its_call() -> None:
+    """The IVR names a call by its channel's uniqueid when the linkedid could not be read: the
+    tracker files the path on the call itself, so the call's one record carries it."""
+    bus = LocalBus()
+    got = await collect(bus)
+    t = CallTracker(bus, now=Clock())
+    lid, ivr_leg = "ast1-200.0", "ast1-200.1"
+    await t.handle(ev("Newchannel", Linkedid=lid, Uniqueid=lid, Context="tongdai-callsim", Exten="s"))
+    await t.handle(ev("Newchannel", Linkedid=lid, Uniqueid=ivr_leg, Context="tongdai-hotline", Exten="1"))
+    t.annotate(ivr_leg, ivr_path=["main:1", "mobile"], queue="mobile")
+    for uid in (lid, ivr_leg):
+        await t.handle(ev("Hangup", Linkedid=lid, Uniqueid=uid))
+    await bus.drain()
+    ended = [e for e in got if e.type == "call.ended"]
+    assert [e.call_id for e in ended] == [lid]
+    assert ended[0].data["ivr_path"] == ["main:1", "mobile"]
+    assert t.calls == {}
+    await bus.close()
+
+
 async def test_abandoned_call_and_resync_after_reconnect() -> None:
     bus = LocalBus()
     got = await collect(bus)
