@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from acd.agents import MEMBER_EVENTS, AgentStateService
 from acd.aging import QueueAger
+from acd.phone_service import PhoneStateService
 from core.ami import AmiClient, AmiEvent
 from core.calls import CallTracker
 
 
-def subscribe(ami: AmiClient, agents: AgentStateService, ager: QueueAger, tracker: CallTracker) -> None:
+def subscribe(
+    ami: AmiClient,
+    agents: AgentStateService,
+    ager: QueueAger,
+    tracker: CallTracker,
+    phones: PhoneStateService,
+) -> None:
     def tier_of_uniqueid(uniqueid: str) -> str:
         call = tracker.call_for_uniqueid(uniqueid)
         return call.acd_tier if call is not None else ""
@@ -29,9 +36,13 @@ def subscribe(ami: AmiClient, agents: AgentStateService, ager: QueueAger, tracke
             ager.caller_left(ev.get("Channel"))
         if name in MEMBER_EVENTS:
             await agents.handle(ev)
+        elif name == "ContactStatus":
+            await phones.handle(ev)
 
     agents.bind(ami.action, ami.wait_booted)
     ager.bind(ami.action)
     agents.attach_aging(ager, tier_of_uniqueid)
     ami.on_event(on_event)
     ami.on_connected(agents.on_connected)
+    phones.bind(ami.action, ami.wait_booted)
+    ami.on_connected(phones.on_connected)

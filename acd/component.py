@@ -17,6 +17,7 @@ from acd.agent_store import MemoryAgentStore, RedisAgentStore
 from acd.agents import AgentStateService
 from acd.aging import QueueAger
 from acd.ami_events import subscribe
+from acd.phone_service import PhoneStateService
 from acd.policy import AcdPolicy, AcdPolicyConfig
 from core.cli import CliContext, Commands
 from core.component import ComponentSpec, Infra
@@ -58,6 +59,7 @@ class AcdComponent:
     policy: AcdPolicy
     agents: AgentStateService  # login/pause/state (acd/agents.py)
     aging: QueueAger  # wait aging pushed to app_queue (acd/aging.py)
+    phones: PhoneStateService  # desk phones' registration (acd/phone_service.py)
 
 
 @asynccontextmanager
@@ -70,12 +72,18 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
         refresh_seconds=settings.acd.refresh_seconds,
         action_timeout=settings.acd.agents.action_timeout,
     )
+    phones = PhoneStateService(
+        infra.bus,
+        [a.id for a in settings.agents if a.phone == "pjsip"],
+        action_timeout=settings.acd.agents.action_timeout,
+    )
     try:
         await agents.start()
         if infra.ami is not None:  # after the call tracker's handler: aging reads the tracker's tiers
-            subscribe(infra.ami, agents, aging, infra.tracker)
-        yield AcdComponent(policy, agents, aging)
+            subscribe(infra.ami, agents, aging, infra.tracker, phones)
+        yield AcdComponent(policy, agents, aging, phones)
     finally:
+        await phones.close()
         await aging.close()
         await agents.stop()
 

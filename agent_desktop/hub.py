@@ -53,10 +53,19 @@ class PopHub:
         # events of the same call wait for that call's pop, so "answered" never overtakes "pop".
         self._pops: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._phones: dict[str, dict[str, Any]] = {}  # agent id -> last "phone" frame
         self.delivered = 0
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe("call.", self.on_call_event, name="pop-hub")
+        bus.subscribe("phone.state", self.on_phone_state, name="pop-hub-phones")
+
+    async def on_phone_state(self, ev: BusEvent) -> None:
+        """The agent's desk phone registered, stopped answering or went away (acd.phone_service)."""
+        agent_id = str(ev.data.get("agent_id", ""))
+        frame = {"type": "phone", **ev.data}
+        self._phones[agent_id] = frame
+        await self._to_agent(agent_id, frame)
 
     # --- connections -------------------------------------------------------------------------
 
@@ -65,6 +74,9 @@ class PopHub:
         if role in ("supervisor", "admin"):
             self._supervisors.add(conn)
         self._conns[agent_id].add(conn)
+        phone = self._phones.get(agent_id)
+        if phone is not None:
+            await self._send(conn, phone)
         pending = self._ringing.get(agent_id)
         if pending is not None:
             await self._send(conn, {**pending, "catch_up": True})

@@ -40,6 +40,7 @@ AMI_EVENTS = (
     "Cdr",
     "MixMonitorStart",
     "MixMonitorStop",
+    "ContactStatus",
     "UserEvent",
     "OriginateResponse",
     "Reload",

@@ -36,6 +36,19 @@ from core.protocol_safety import check_line_value
 
 log = logging.getLogger(__name__)
 
+
+class _ListAction(Action):  # type: ignore[misc]  # panoramisk is untyped
+    """An event-list action whose refusal ends it: panoramisk would wait for list events that an
+    ``Error`` reply (``PJSIPShowContacts`` with no contacts, an unknown queue) never sends."""
+
+    def add_message(self, message: Any) -> bool:
+        if not self.responses and message.response in ("Error", "Fail", "Failure") and not self.future.done():
+            self.responses.append(message)
+            self.future.set_result(self.responses)
+            return True
+        return bool(super().add_message(message))
+
+
 EventHandler = Callable[["AmiEvent"], Awaitable[None]]
 ConnectHandler = Callable[[], Awaitable[None]]
 
@@ -204,7 +217,7 @@ class AmiClient:
                 payload[k] = [check_line_value(str(i), f"AMI header {k}") for i in v]
             else:
                 payload[k] = check_line_value(str(v), f"AMI header {k}")
-        act = Action(payload, as_list=multi)
+        act = _ListAction(payload, as_list=multi) if multi else Action(payload, as_list=False)
         fut = proto.send(act, as_list=multi)
         try:
             reply = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)

@@ -110,8 +110,20 @@ async function refreshToday() {
   } catch (err) { /* offline: the next connect refreshes */ }
 }
 
+// The desk phone's registration (acd.phone_service): registered, not answering qualify, or gone.
+function showPhone(f) {
+  const el = $("phone-state");
+  el.hidden = false;
+  el.dataset.status = f.status;
+  el.className = `badge phone ${f.status}`;
+  el.textContent = t(`phone.${f.status}`) + (f.status === "registered" && f.rtt_ms != null ? ` · ${t("phone.rtt", {ms: f.rtt_ms})}` : "");
+  el.title = f.user_agent || "";
+}
+
 function onFrame(f) {
-  if (f.type === "pop") {
+  if (f.type === "phone") {
+    showPhone(f);
+  } else if (f.type === "pop") {
     current = f;
     phase = "ringing";
     opened = [];

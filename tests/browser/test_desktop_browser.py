@@ -173,3 +173,30 @@ async def test_desktop_reloaded_while_ringing_catches_up(
     finally:
         await set_ring(ami, "")
         await hang_up_all(ami)
+
+
+async def test_desktop_shows_the_desk_phones_registration(bridge: Bridge, browser: Any) -> None:
+    """The statebar's phone badge follows ``phone.state`` (from res_pjsip's events in the SIP tier;
+    published here as the ACD's phone service does, for an agent of this session)."""
+    from playwright.async_api import expect
+
+    from core.bus import BusEvent
+
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    agent = await log_in(browser, base, "1002")
+    badge = agent.get_by_test_id("phone-state")
+    await expect(badge).to_be_hidden()  # a simulated phone has no registration to show
+
+    def phone(status: str, rtt: float | None) -> BusEvent:
+        data = {"agent_id": "1002", "status": status, "contacts": 1, "user_agent": "Yealink", "rtt_ms": rtt}
+        return BusEvent("phone.state", "", {**data, "since": 0})
+
+    bridge.bus.publish(phone("registered", 2.5))
+    await expect(badge).to_have_text("Điện thoại: đã đăng ký · 2.5 ms")
+    await expect(badge).to_have_attribute("data-status", "registered")
+    bridge.bus.publish(phone("unreachable", None))
+    await expect(badge).to_have_text("Điện thoại: không trả lời")
+    # A reload shows the last state at once (the hub keeps it for the agent).
+    await agent.reload()
+    await expect(agent.get_by_test_id("phone-state")).to_have_text("Điện thoại: không trả lời")
+    assert await axe_violations(agent, base) == []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from core.ami import AmiClient
 from tests.asterisk.conftest import AsteriskSandbox, eventually
-from tests.support.sip import PHONE_IP, SIP_AGENT, SIP_QUEUE, registered_phone, start_sipp
+from tests.support.desktop import login, next_frame
+from tests.support.sip import PHONE_IP, SECRETS, SIP_AGENT, SIP_QUEUE, registered_phone, start_sipp
 from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.sip, pytest.mark.asterisk]
@@ -49,3 +52,46 @@ async def test_registered_phone_is_available_and_a_dead_one_is_not(
 
 async def _is(ami: AmiClient, status: str) -> bool:
     return await member_status(ami) == status
+
+
+async def phone_frame(ws: aiohttp.ClientWebSocketResponse, status: str, timeout: float) -> dict[str, Any]:
+    """The next "phone" frame with ``status`` (earlier ones, e.g. the catch-up, are skipped)."""
+    while True:
+        frame = await next_frame(ws, "phone", timeout=timeout)
+        if frame["status"] == status:
+            return frame
+
+
+async def test_the_desktop_shows_the_phones_registration(
+    sip_bridge: Bridge, asterisk_sandbox: AsteriskSandbox, tmp_path: Path
+) -> None:
+    """Registered, not answering qualify, signed off: each reaches the agent's desktop as it happens."""
+    target = f"127.0.0.1:{asterisk_sandbox.sip_port}"
+    base = f"http://127.0.0.1:{sip_bridge.web_port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await login(http, base, SIP_AGENT, "demo-1001")
+        async with http.ws_connect(f"{base}/ws", origin=base) as ws:
+            await next_frame(ws, "hello")
+            # On connect the desktop gets the phone's current state (from the re-sync at start).
+            first = await next_frame(ws, "phone", timeout=15)
+            assert first["agent_id"] == SIP_AGENT and first["status"] in ("unregistered", "unreachable")
+            async with registered_phone(target, SIP_AGENT, tmp_path / "sipp"):
+                up = await phone_frame(ws, "registered", timeout=15)
+                assert up["contacts"] >= 1 and up["agent_id"] == SIP_AGENT
+            # SIPp is gone but its registration stands: qualify (15 s, 3 s timeout) finds it silent.
+            down = await phone_frame(ws, "unreachable", timeout=40)
+            assert down["contacts"] >= 1
+            bye = await start_sipp(
+                "phone_unregister.xml",
+                target,
+                tmp_path / "sipp",
+                ip=PHONE_IP,
+                keys={"agent": SIP_AGENT},
+                extra=["-au", SIP_AGENT, "-ap", SECRETS[SIP_AGENT], "-m", "1"],
+            )
+            assert await bye.wait(30) == 0, bye.why()
+            gone = await phone_frame(ws, "unregistered", timeout=15)
+            assert gone["contacts"] == 0
+        # A desktop that connects later is told at once.
+        async with http.ws_connect(f"{base}/ws", origin=base) as ws:
+            assert (await next_frame(ws, "phone", timeout=15))["status"] == "unregistered"
