@@ -91,7 +91,9 @@ async def running(
     hub = PopHub(crm.profile_for_call, infra.audit, access)
     access.alert = hub.send_supervisors  # bulk-access alerts reach the supervisors' desktops
     hub.attach(infra.bus)
-    web_sessions = WebSessions(make_store(infra.redis, infra.sessions), lambda: services.settings)
+    web_sessions = WebSessions(
+        make_store(infra.redis, infra.sessions, settings.redis.channel), lambda: services.settings
+    )
     # The hub's sockets and pending pops are closed by the web app's own shutdown (agent_desktop.web).
     yield DesktopComponent(hub, services, infra.audit, access, web_sessions)
 

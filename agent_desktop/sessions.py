@@ -84,13 +84,13 @@ def _text(v: bytes | str) -> str:
 
 
 class RedisSessionStore:
-    """One hash per session (expiring at the absolute lifetime) and a set of each agent's sessions."""
+    """One hash per session (expiring at the absolute lifetime) and a set of each agent's sessions,
+    under the deployment's namespace (``redis.channel``: the nodes that share events share sessions)."""
 
-    PREFIX = "tongdai:session:"
-    AGENT = "tongdai:sessions-of:"
-
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, namespace: str = "tongdai") -> None:
         self._r = redis
+        self._prefix = f"{namespace}:session:"
+        self._of_agent = f"{namespace}:sessions-of:"
 
     async def put(self, key: str, rec: SessionRecord, ttl: float) -> None:
         fields: dict[bytes | bytearray | memoryview[int] | str | int | float, Any] = {
@@ -101,34 +101,34 @@ class RedisSessionStore:
         }
         ms = max(int(ttl * 1000), 1)
         async with self._r.pipeline(transaction=True) as p:
-            p.hset(self.PREFIX + key, mapping=fields)
-            p.pexpire(self.PREFIX + key, ms)
-            p.sadd(self.AGENT + rec.agent_id, key)
-            p.pexpire(self.AGENT + rec.agent_id, ms)
+            p.hset(self._prefix + key, mapping=fields)
+            p.pexpire(self._prefix + key, ms)
+            p.sadd(self._of_agent + rec.agent_id, key)
+            p.pexpire(self._of_agent + rec.agent_id, ms)
             await p.execute()
 
     async def get(self, key: str) -> SessionRecord | None:
-        raw = {_text(k): _text(v) for k, v in (await self._r.hgetall(self.PREFIX + key)).items()}
+        raw = {_text(k): _text(v) for k, v in (await self._r.hgetall(self._prefix + key)).items()}
         if "agent" not in raw:
             return None
         return SessionRecord(raw["agent"], raw["csrf"], float(raw["created"]), float(raw["seen"]))
 
     async def touch(self, key: str, last_seen: float) -> None:
         # XX semantics by hand: never resurrect a session deleted meanwhile as a bare "seen" hash.
-        if await self._r.exists(self.PREFIX + key):
-            await self._r.hset(self.PREFIX + key, "seen", repr(last_seen))
+        if await self._r.exists(self._prefix + key):
+            await self._r.hset(self._prefix + key, "seen", repr(last_seen))
 
     async def delete(self, key: str) -> None:
-        agent = await self._r.hget(self.PREFIX + key, "agent")
-        await self._r.delete(self.PREFIX + key)
+        agent = await self._r.hget(self._prefix + key, "agent")
+        await self._r.delete(self._prefix + key)
         if agent:
-            await self._r.srem(self.AGENT + _text(agent), key)
+            await self._r.srem(self._of_agent + _text(agent), key)
 
     async def delete_agent(self, agent_id: str) -> list[str]:
-        keys = [_text(k) for k in await self._r.smembers(self.AGENT + agent_id)]
+        keys = [_text(k) for k in await self._r.smembers(self._of_agent + agent_id)]
         if keys:
-            await self._r.delete(*(self.PREFIX + k for k in keys))
-        await self._r.delete(self.AGENT + agent_id)
+            await self._r.delete(*(self._prefix + k for k in keys))
+        await self._r.delete(self._of_agent + agent_id)
         return keys
 
     async def purge(self, idle_before: float, created_before: float) -> None:
@@ -379,11 +379,11 @@ async def end(request: web.Request, response: web.StreamResponse) -> None:
 
 
 def make_store(
-    redis: Redis | None, db: async_sessionmaker[AsyncSession] | None
+    redis: Redis | None, db: async_sessionmaker[AsyncSession] | None, namespace: str = "tongdai"
 ) -> RedisSessionStore | DbSessionStore:
     """Redis when the node has it (every node sees every session), else the database."""
     if redis is not None:
-        return RedisSessionStore(redis)
+        return RedisSessionStore(redis, namespace)
     if db is None:
         raise ValueError("the desktop's sessions need Redis or the database")
     return DbSessionStore(db)
