@@ -7,6 +7,8 @@ no view of the whole node, nothing looked up by name.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,9 +25,10 @@ from agent_desktop.config import DesktopConfig
 from agent_desktop.hub import PopHub
 from agent_desktop.sessions import WebSessions, make_store
 from core.ami import AmiClient
-from core.audit import Audit
+from core.audit import Audit, AuditTrail
 from core.bus import LocalBus
 from core.calls import CallTracker
+from core.cli import CliContext, Commands, Sessions
 from core.component import ComponentSpec, Infra
 from core.config import Section
 from crm_bridge.component import CrmComponent
@@ -98,4 +101,34 @@ async def running(
     yield DesktopComponent(hub, services, infra.audit, access, web_sessions)
 
 
-SPEC = ComponentSpec("desktop", sections=DesktopSections)
+def cmd_logout(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    """Log an agent out everywhere (a lost laptop, a leaver): every session revoked, audited. Open
+    desktop pages close within agent_desktop.ws.RECHECK_SECONDS."""
+    s = ctx.settings()
+
+    async def run(db: Sessions) -> int:
+        redis = None
+        if s.redis.url:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(s.redis.url)
+        try:
+            keys = await make_store(redis, db, s.redis.channel).delete_agent(args.agent)
+        finally:
+            if redis is not None:
+                await redis.aclose()
+        await AuditTrail(db)("cli", "auth.revoke_all", "agent", args.agent, f"{len(keys)} sessions")
+        return len(keys)
+
+    revoked = asyncio.run(ctx.with_db(s, run, migrate=True))  # it writes: the schema must be current
+    print(f"revoked {revoked} sessions of agent {args.agent}")
+    return 0
+
+
+def commands(cli: Commands) -> None:
+    desk = cli.group("desktop", "the agent desktop")
+    p = desk.add("logout", cmd_logout, "log an agent out everywhere (every session revoked, audited)")
+    p.add_argument("agent", help="the agent id")
+
+
+SPEC = ComponentSpec("desktop", sections=DesktopSections, commands=commands)

@@ -34,7 +34,9 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": None},
         desktop={
-            "api_tokens": [{"name": "crm", "token": TOKEN, "scopes": ["customers:read", "calls:read", "stats:read"]}],
+            "api_tokens": [
+                {"name": "crm", "token": TOKEN, "scopes": ["customers:read", "calls:read", "stats:read"]}
+            ],
             "wallboard_coalesce": 0.05,
         },
     )

@@ -5,6 +5,7 @@ not slept), and "log out everywhere" for oneself or, by a supervisor, for an age
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -242,3 +243,27 @@ async def test_the_database_store_holds_no_usable_cookie(start_node: Callable[..
     # The stored key, presented as a cookie, is not a session.
     async with with_cookie(rows[0].key) as http:
         assert await status_of(http, f"{url}/api/calls/today") == 401
+
+
+async def test_the_cli_logs_an_agent_out_everywhere(
+    node: Bridge, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.settings import REPO
+    from tongdai.cli import main
+
+    s = node.settings
+    monkeypatch.setenv("TONGDAI__DATABASE__URL", s.database.url)
+    monkeypatch.setenv("TONGDAI__REDIS__URL", s.redis.url or "")
+    monkeypatch.setenv("TONGDAI__REDIS__CHANNEL", s.redis.channel)
+    url = base(node)
+    async with browser() as one, browser() as two:
+        await login(one, url, "1001", "demo-1001")
+        await login(two, url, "1002", "demo-1002")
+        code = await asyncio.to_thread(main, ["-c", str(REPO / "config.yaml"), "desktop", "logout", "1001"])
+        assert code == 0 and "revoked 1 sessions of agent 1001" in capsys.readouterr().out
+        assert await status_of(one, f"{url}/api/calls/today") == 401
+        assert await status_of(two, f"{url}/api/calls/today") == 200
+    assert node.sessions is not None
+    async with node.sessions() as db:
+        row = await db.scalar(select(AuditEntry).where(AuditEntry.action == "auth.revoke_all"))
+    assert row is not None and (row.actor, row.subject_id) == ("cli", "1001")
