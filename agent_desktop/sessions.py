@@ -45,8 +45,6 @@ LOGIN_COOKIE = "tongdai_login"
 # A session's last-seen time is written at most this often (seconds): one write per burst of requests.
 TOUCH_EVERY = 10.0
 _PURGE_EVERY = 600.0
-_REQUEST_KEY = "tongdai.session"
-_NEW_NONCE = "tongdai.login_nonce"
 
 
 @dataclass(frozen=True)
@@ -279,6 +277,8 @@ class WebSessions:
 
 
 SESSIONS_KEY = web.AppKey("web_sessions", WebSessions)
+_REQUEST_KEY: web.RequestKey[ActiveSession | None] = web.RequestKey("desktop_session")
+_NEW_NONCE = web.RequestKey("desktop_login_nonce", str)
 
 
 def cookie_options(settings: Settings) -> dict[str, Any]:
@@ -288,8 +288,7 @@ def cookie_options(settings: Settings) -> dict[str, Any]:
 async def current_session(request: web.Request) -> ActiveSession | None:
     """The request's valid session, checked once per request."""
     if _REQUEST_KEY in request:
-        found: ActiveSession | None = request[_REQUEST_KEY]
-        return found
+        return request[_REQUEST_KEY]
     found = await request.app[SESSIONS_KEY].check(request.cookies.get(COOKIE, ""))
     request[_REQUEST_KEY] = found
     return found
