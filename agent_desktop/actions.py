@@ -1,9 +1,10 @@
 """What an agent or supervisor can do from the desktop: the rules behind the buttons.
 
 HTTP forms, websocket commands and the JSON API all call :class:`DesktopActions`; it holds the
-access rules (an agent sees and acts on its own calls only; supervisors on every call), audits every
-profile view and unmask, and speaks to Asterisk only through the AMI client's ``action``
-(which refuses CR/LF in any value). It never imports aiohttp.
+access rules (an agent sees and acts on its own calls only; supervisors on every call; personal data
+only where the call needs it: agent_desktop/access.py), audits every profile view and unmask, and
+speaks to Asterisk only through the AMI client's ``action`` (which refuses CR/LF in any value). It
+never imports aiohttp.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent_desktop.access import BULK_ALERT, CustomerAccess
 from agent_desktop.wallboard import today_bounds
 from core import errors
 from core.audit import Audit
@@ -23,7 +26,7 @@ from core.bus import BusEvent
 from core.config import AgentConfig
 from core.errors import Conflict, NotFound
 from core.identity import SUPERVISOR_ROLES, Who
-from core.models import CallRecord
+from core.models import AuditEntry, CallRecord
 from core.phone import InvalidNumber, dial_digits
 from core.protocol_safety import check_line_value
 from trunks.routes import choose_route
@@ -53,6 +56,10 @@ class BadRequest(errors.BadRequest):
 
 class Unavailable(errors.Unavailable):
     error_id = "desktop.unavailable"
+
+
+class CustomerMismatch(errors.BadRequest):
+    error_id = "desktop.customer_mismatch"
 
 
 class AgentStateService(Protocol):
@@ -110,10 +117,19 @@ def channel_prefix(agent: AgentConfig) -> str:
 
 
 class DesktopActions:
-    def __init__(self, bridge: BridgeView, audit: Audit) -> None:
+    def __init__(self, bridge: BridgeView, audit: Audit, access: CustomerAccess | None = None) -> None:
         self.bridge = bridge
-        self.settings = bridge.settings
         self._audit = audit  # the one audit trail (core/audit.py)
+        self.access = access if access is not None else customer_access(bridge, audit)
+
+    @property
+    def audit(self) -> Audit:
+        return self._audit
+
+    @property
+    def settings(self) -> Settings:
+        """The current config (read on each use: roles, agents and rules as they are now)."""
+        return self.bridge.settings
 
     # --- collaborators ------------------------------------------------------------------------
 
@@ -230,7 +246,16 @@ class DesktopActions:
         if len(note) > 4000:
             raise BadRequest("note is longer than 4000 characters")
         call = await self.call(who, call_id)  # raises Forbidden for someone else's call
-        cid = customer_id or call.get("customer_id") or ""
+        on_call = str(call.get("customer_id") or "")
+        if customer_id and on_call and customer_id != on_call:
+            raise CustomerMismatch(
+                f"this call's customer is {on_call}: a disposition goes to the call's own customer"
+            )
+        if customer_id and not on_call and not self.access.opened_recently(who, customer_id):
+            raise CustomerMismatch(
+                f"the caller is not identified: open {customer_id}'s profile first (search) to link the call"
+            )
+        cid = customer_id or on_call
         if not cid:
             raise BadRequest("the caller is not identified: search the customer first")
         directory = self.bridge.directory
@@ -245,31 +270,44 @@ class DesktopActions:
     # --- customers ----------------------------------------------------------------------------
 
     async def search(self, who: Who, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        self.access.lookup(who)
         found = await self.bridge.directory.search(text[:100], min(max(limit, 1), 50))
         await self._audit(who.agent_id, "customer.search", "query", text[:64])
         return [c.to_json() for c in found]
 
-    async def profile(self, who: Who, customer_id: str) -> dict[str, Any]:
-        """A customer's profile; every view is audited (Decree 13/2023 on personal data)."""
+    async def profile(self, who: Who, customer_id: str, reason: str = "") -> dict[str, Any]:
+        """A customer's profile: in hand (the agent's current or recent call), or for a stated reason;
+        every view is audited with which (Decree 13/2023 on personal data)."""
         p = await self.bridge.directory.by_customer_id(customer_id)
         if p is None:
             raise NotFound(f"no customer {customer_id!r}")
-        await self._audit(who.agent_id, "profile.view", "customer", customer_id)
+        detail = await self.access.view(who, customer_id, reason)
+        await self._audit(who.agent_id, "profile.view", "customer", customer_id, detail=detail)
         return p.to_json()
 
     async def unmask_id_number(self, who: Who, customer_id: str, reason: str) -> str:
-        """The full identity number, for a stated reason that goes to the audit log."""
+        """The full identity number: agents for the customer on their current call, supervisors for
+        anyone; a stated reason every time, which goes to the audit log."""
         from crm_bridge.models import Customer  # the one column the profile only shows masked
 
-        reason = reason.strip()
-        if len(reason) < 5:
-            raise BadRequest("give a reason (at least 5 characters) to unmask the identity number")
+        given = await self.access.unmask(who, customer_id, reason)
         async with self._sessions()() as s:
             c = await s.get(Customer, customer_id)
         if c is None:
             raise NotFound(f"no customer {customer_id!r}")
-        await self._audit(who.agent_id, "profile.unmask", "customer", customer_id, detail=reason[:500])
+        await self._audit(who.agent_id, "profile.unmask", "customer", customer_id, detail=given)
         return c.id_number or ""
+
+    async def access_alerts(self, since: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """The bulk-access alerts since ``since``, newest first (supervisors)."""
+        async with self._sessions()() as s:
+            rows = await s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == BULK_ALERT, AuditEntry.at >= since)
+                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(limit)
+            )
+            return [{"at": _iso(r.at), "agent_id": r.subject_id, "detail": r.detail} for r in rows]
 
     # --- telephony ----------------------------------------------------------------------------
 
@@ -399,6 +437,17 @@ class DesktopActions:
         )
         await self._audit(who.agent_id, f"call.{mode}", "agent", agent_id)
         return {"mode": mode, "target": prefix}
+
+
+def customer_access(bridge: BridgeView, audit: Audit) -> CustomerAccess:
+    """The access rules on the bridge's live calls, database and current config."""
+    return CustomerAccess(
+        lambda: bridge.settings.desktop.access, lambda: bridge.tracker.calls, lambda: bridge.sessions, audit
+    )
+
+
+def _iso(v: datetime) -> str:
+    return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
 
 
 def record_json(r: CallRecord) -> dict[str, Any]:

@@ -1,30 +1,57 @@
-"""Who calls the desktop's API: the session cookie (CSRF checked on writes) or ``Authorization:
-Bearer <token>`` for an integration in ``desktop.api_tokens`` (read-only)."""
+"""Who calls the desktop's API: the server-held session (CSRF checked on writes) or ``Authorization:
+Bearer <token>`` for an integration in ``desktop.api_tokens`` (read-only, and only within its scopes).
+
+A token's scopes are checked here, by path, for every route any package mounts: a path no scope
+names is refused to tokens (deny by default), and recording audio needs ``recordings:audio`` on top
+of ``recordings:read``.
+"""
 
 from __future__ import annotations
 
 import hmac
+import re
+from collections.abc import Callable
 
 from aiohttp import web
 
 from agent_desktop.config import ApiToken
 from agent_desktop.sessions import check_csrf, current_agent
-from core.http import BadToken, LoginRequired, ReadOnlyToken
+from core.errors import Forbidden
+from core.http import API_PREFIX, BadToken, LoginRequired, ReadOnlyToken
 from core.identity import INTEGRATION, Who
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
+# First match wins: the audio before the rest of /api/recordings.
+SCOPE_OF_PATH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/api/recordings/[^/]+/audio$"), "recordings:audio"),
+    (re.compile(r"^/api/recordings(/|$)"), "recordings:read"),
+    (re.compile(r"^/api/customers(/|$)"), "customers:read"),
+    (re.compile(r"^/api/(calls|dispositions)(/|$)"), "calls:read"),
+    (re.compile(r"^/api/reports(/|$)"), "reports:read"),
+    (re.compile(r"^/api/(queues|agents|wallboard|health)(/|$)"), "stats:read"),
+)
+
+
+class ScopeMissing(Forbidden):
+    error_id = "auth.scope_missing"
+
+
+def scope_for(path: str) -> str | None:
+    return next((scope for pattern, scope in SCOPE_OF_PATH if pattern.match(path)), None)
+
 
 class DesktopAuth:
-    """The desktop's :class:`core.http.Authenticator`."""
+    """The desktop's :class:`core.http.Authenticator`. ``tokens`` is read on every request (the
+    current config)."""
 
-    def __init__(self, tokens: list[ApiToken]) -> None:
+    def __init__(self, tokens: Callable[[], list[ApiToken]]) -> None:
         self._tokens = tokens
 
     async def __call__(self, request: web.Request, *, write: bool) -> Who:
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
-            return self._token(auth.removeprefix("Bearer ").strip(), write=write)
+            return self._token(auth.removeprefix("Bearer ").strip(), request.path, write=write)
         who = await current_agent(request)
         if who is None:
             raise LoginRequired("log in first")
@@ -35,10 +62,13 @@ class DesktopAuth:
             await check_csrf(request, given)
         return who
 
-    def _token(self, given: str, *, write: bool) -> Who:
-        for t in self._tokens:
+    def _token(self, given: str, path: str, *, write: bool) -> Who:
+        for t in self._tokens():
             if hmac.compare_digest(given.encode(), t.token.get_secret_value().encode()):
                 if write:
                     raise ReadOnlyToken("integration tokens are read-only")
+                need = scope_for(path) if path.startswith(API_PREFIX) else None
+                if need is None or need not in t.scopes:
+                    raise ScopeMissing(f"token {t.name!r} lacks the scope {need or 'for this path'!s}")
                 return Who(f"api:{t.name}", INTEGRATION)
         raise BadToken("bad token")

@@ -6,18 +6,22 @@ A command's name is its websocket ``type``; its arguments model is the HTTP quer
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, create_model
 
-from agent_desktop.actions import DesktopActions
+from agent_desktop.actions import DesktopActions, Forbidden, Unavailable
 from agent_desktop.schemas import (
     CUSTOMER_ID,
+    AccessAlerts,
     BodyCallId,
     CallRef,
     CallsToday,
-    CustomerRef,
     Dial,
+    ProfileRef,
+    RevokeSessions,
     Search,
     Spy,
     Transfer,
@@ -26,6 +30,10 @@ from agent_desktop.schemas import (
 )
 from agent_desktop.wallboard import Wallboard
 from core.http import Access, Args, Call, Route
+
+# Revokes every session of an agent, returning how many (agent_desktop.sessions.WebSessions.end_agent).
+RevokeAll = Callable[[str], Awaitable[int]]
+HealthDetails = Callable[[], dict[str, Any]]
 
 _OBJ: dict[str, Any] = {"type": "object"}
 
@@ -66,8 +74,15 @@ def disposition_args(codes: list[str]) -> type[Args]:
 class DesktopCommands:
     """The handlers of the desktop's commands, bound to its rules and the wallboard."""
 
-    def __init__(self, acts: DesktopActions, wallboard: Wallboard) -> None:
+    def __init__(
+        self,
+        acts: DesktopActions,
+        wallboard: Wallboard,
+        revoke_all: RevokeAll | None = None,
+        health: HealthDetails | None = None,
+    ) -> None:
         self.acts, self.wallboard = acts, wallboard
+        self.revoke_all, self.health_details = revoke_all, health
 
     async def calls_today(self, c: Call[CallsToday]) -> Any:
         agent = c.args.agent
@@ -104,8 +119,30 @@ class DesktopCommands:
     async def search(self, c: Call[Search]) -> Any:
         return await self.acts.search(c.who, c.args.q)
 
-    async def profile(self, c: Call[CustomerRef]) -> Any:
-        return await self.acts.profile(c.who, c.args.customer_id)
+    async def profile(self, c: Call[ProfileRef]) -> Any:
+        return await self.acts.profile(c.who, c.args.customer_id, c.args.reason)
+
+    async def revoke_sessions(self, c: Call[RevokeSessions]) -> Any:
+        """Log out everywhere: one's own sessions, or (supervisors, admins) an agent's."""
+        target = c.args.agent_id or c.who.agent_id
+        if target != c.who.agent_id and not c.who.supervisor:
+            raise Forbidden("only a supervisor may log another agent out")
+        if self.revoke_all is None:
+            raise Unavailable("sessions are not served here")
+        revoked = await self.revoke_all(target)
+        await self.acts.audit(
+            c.who.agent_id, "auth.revoke_all", "agent", target, detail=f"{revoked} sessions"
+        )
+        return {"agent_id": target, "revoked": revoked}
+
+    async def access_alerts(self, c: Call[AccessAlerts]) -> Any:
+        since = datetime.now(UTC) - timedelta(hours=c.args.hours)
+        return await self.acts.access_alerts(since)
+
+    async def health(self, c: Call[Args]) -> Any:
+        if self.health_details is None:
+            raise Unavailable("health details are not served here")
+        return self.health_details()
 
     async def unmask(self, c: Call[Unmask]) -> Any:
         return {"id_number": await self.acts.unmask_id_number(c.who, c.args.customer_id, c.args.reason)}
@@ -158,9 +195,19 @@ _AGENTS = _obj({"agents": {"type": "array", "items": {"type": "object"}}, "state
 _BOARD = _obj({"type": {"const": "wallboard"}, "queues": {"type": "array"}, "agents": {"type": "array"}})
 
 
-def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
+_REVOKED = _obj({"agent_id": _STR, "revoked": _INT})
+_ALERT = _obj({"at": _STR, "agent_id": _STR, "detail": _STR})
+_HEALTH = _obj({"status": {"enum": ["up", "degraded"]}}, agents_connected={"type": "array"})
+
+
+def desktop_routes(
+    acts: DesktopActions,
+    wallboard: Wallboard,
+    revoke_all: RevokeAll | None = None,
+    health: HealthDetails | None = None,
+) -> list[Route]:
     """Every desktop command as a route of the registry."""
-    h = DesktopCommands(acts, wallboard)
+    h = DesktopCommands(acts, wallboard, revoke_all, health)
     state = state_args(acts.pause_reasons())
     disposition = disposition_args([d.code for d in acts.settings.desktop.dispositions])
     sup = Access.SUPERVISOR
@@ -263,27 +310,29 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             name="customer.search",
             result=_CUSTOMER,
             wrap="results",
-            errors=(503,),
+            errors=(429, 503),
         ),
         Route(
             "GET",
             "/api/customers/{customer_id}",
-            "Customer profile (audited)",
+            "Customer profile: on one of your calls (current, or ended within "
+            "desktop.access.recent_call_minutes), else with a stated reason (audited, rate-limited)",
             h.profile,
-            CustomerRef,
+            ProfileRef,
             name="customer.profile",
             result=_PROFILE,
-            errors=(404, 503),
+            errors=(403, 404, 429, 503),
         ),
         Route(
             "POST",
             "/api/customers/{customer_id}/unmask",
-            "The full identity number, for a stated reason (audited)",
+            "The full identity number, for a stated reason (audited): agents for the customer on their "
+            "current call, supervisors for any",
             h.unmask,
             Unmask,
             name="customer.unmask",
             result=_UNMASK,
-            errors=(404, 503),
+            errors=(403, 404, 429, 503),
         ),
         Route(
             "GET",
@@ -303,5 +352,38 @@ def desktop_routes(acts: DesktopActions, wallboard: Wallboard) -> list[Route]:
             name="disposition.save",
             result=_SAVED,
             errors=(404, 503),
+        ),
+        Route(
+            "POST",
+            "/api/sessions/revoke",
+            "Log out everywhere: every session of oneself, or (supervisors) of an agent (audited)",
+            h.revoke_sessions,
+            RevokeSessions,
+            access=Access.PEOPLE,
+            name="sessions.revoke",
+            result=_REVOKED,
+            errors=(503,),
+        ),
+        Route(
+            "GET",
+            "/api/access/alerts",
+            "Bulk-access alerts (access.bulk_alert): people who opened unusually many customers",
+            h.access_alerts,
+            AccessAlerts,
+            access=sup,
+            name="access.alerts",
+            result=_ALERT,
+            wrap="alerts",
+            errors=(503,),
+        ),
+        Route(
+            "GET",
+            "/api/health",
+            "Health details: up or degraded, the AMI link, connected agents and sockets",
+            h.health,
+            access=sup,
+            name="health.details",
+            result=_HEALTH,
+            errors=(503,),
         ),
     ]

@@ -28,6 +28,14 @@ log = logging.getLogger(__name__)
 ProfileLookup = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
+class Holds(Protocol):
+    """Told which customer each agent was popped for which call (agent_desktop.access)."""
+
+    def popped(self, agent_id: str, customer_id: str, call_id: str) -> None: ...
+
+    def call_ended(self, call_id: str) -> None: ...
+
+
 class Socket(Protocol):
     async def send_str(self, data: str) -> None: ...
 
@@ -43,9 +51,10 @@ class _Conn:
 
 
 class PopHub:
-    def __init__(self, lookup: ProfileLookup, audit: Audit) -> None:
+    def __init__(self, lookup: ProfileLookup, audit: Audit, holds: Holds | None = None) -> None:
         self._lookup = lookup
         self._audit = audit
+        self.holds = holds
         self._conns: dict[str, set[_Conn]] = defaultdict(set)
         self._supervisors: set[_Conn] = set()
         self._ringing: dict[str, dict[str, Any]] = {}  # agent id -> current pop frame
@@ -144,6 +153,8 @@ class PopHub:
                     self._ringing.pop(a, None)
             if kind == "ended":
                 frame["disposition"] = d.get("disposition", "")
+                if self.holds is not None:
+                    self.holds.call_ended(ev.call_id)
         if agent and kind in ("retract", "ring_noanswer", "answered", "ended"):
             await self._to_agent(agent, frame)
         await self._to_supervisors({**frame, "call": _call_summary(d)}, skip_agent="")
@@ -212,6 +223,8 @@ class PopHub:
             "event_ts": ev.ts,
         }
         self._ringing[agent] = frame
+        if profile is not None and self.holds is not None:  # the popped customer is in the agent's hand
+            self.holds.popped(agent, str(profile.get("customer_id", "")), ev.call_id)
         sent = await self._to_agent(agent, frame)
         self.delivered += sent
         await self._to_supervisors(

@@ -58,10 +58,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     the event loop (core/passwords.py), the same work for an unknown id; lockouts are audited."""
     form = await request.post()
     try:
-        await sessions.check_form_csrf(request, form)
+        sessions.check_login_csrf(request, form)
     except TongdaiError as err:
         raise web.HTTPForbidden(text=str(err)) from err
-    settings = request.app[SETTINGS_KEY]
+    settings = request.app[sessions.SESSIONS_KEY].settings  # the current config's agents
     guard, checker = request.app[LOGIN_GUARD_KEY], request.app[PASSWORDS_KEY]
     agent_id, address = str(form.get("agent", ""))[:64], request.remote or ""
     now = time.monotonic()
@@ -80,22 +80,43 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await request.app[LOGIN_AUDIT_KEY]("system", "auth.lockout", kind, who)
         return await _login_refused(request, "bad_login", 401)
     guard.succeeded(agent_id, now)
-    await sessions.start(request, agent.id, agent.role)
-    raise web.HTTPFound("/")
+    response = web.Response(status=302, headers={"Location": "/"})
+    await sessions.start(request, response, agent.id)
+    return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Revoke this session (a copied cookie is refused from now on) and clear the cookie."""
     form = await request.post()
     try:
         await sessions.check_form_csrf(request, form)
     except TongdaiError as err:
         raise web.HTTPForbidden(text=str(err)) from err
-    await sessions.end(request)
-    raise web.HTTPFound("/login")
+    response = web.Response(status=302, headers={"Location": "/login"})
+    await sessions.end(request, response)
+    return response
+
+
+async def logout_everywhere(request: web.Request) -> web.StreamResponse:
+    """Revoke every session of the logged-in agent (every browser, every node) and audit it."""
+    form = await request.post()
+    try:
+        await sessions.check_form_csrf(request, form)
+    except TongdaiError as err:
+        raise web.HTTPForbidden(text=str(err)) from err
+    who = await sessions.current_agent(request)
+    assert who is not None  # check_form_csrf passed: there is a session
+    revoked = await request.app[sessions.SESSIONS_KEY].end_agent(who.agent_id)
+    await request.app[LOGIN_AUDIT_KEY](
+        who.agent_id, "auth.revoke_all", "agent", who.agent_id, f"{revoked} sessions"
+    )
+    response = web.Response(status=302, headers={"Location": "/login"})
+    await sessions.end(request, response)
+    return response
 
 
 async def _page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str, Any]:
-    settings = request.app[SETTINGS_KEY]
+    settings = request.app[sessions.SESSIONS_KEY].settings
     acts = request.app.get(ACTIONS_KEY)
     agent = settings.agent(agent_id)
     lang = _lang(request)
@@ -129,7 +150,7 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login")
     if not who.supervisor:
         raise web.HTTPForbidden(text="supervisors only")
-    settings = request.app[SETTINGS_KEY]
+    settings = request.app[sessions.SESSIONS_KEY].settings
     ctx = await _page_ctx(request, who.agent_id, who.role)
     t = ctx["t"]
     tiers = ", ".join(f"{x.name} {x.target_seconds:g} {t['seconds']}" for x in settings.acd.tiers)
@@ -161,6 +182,7 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
+    app.router.add_post("/logout/all", logout_everywhere)
     app.router.add_get("/", desktop)
     app.router.add_get("/wallboard", wallboard_page)
 

@@ -69,3 +69,20 @@ class CustomerRef(Args):
 class Unmask(Args):
     customer_id: CustomerId
     reason: str = Field(pattern=REASON, max_length=500, description="written to the audit log")
+
+
+class ProfileRef(Args):
+    customer_id: CustomerId
+    reason: str = Field(
+        "",
+        max_length=500,
+        description="needed when the customer is not on one of your calls (written to the audit log)",
+    )
+
+
+class RevokeSessions(Args):
+    agent_id: str = Field("", pattern=r"^([0-9]{3,6})?$", description="empty: one's own (supervisors: any)")
+
+
+class AccessAlerts(Args):
+    hours: int = Field(24, ge=1, le=24 * 31, description="how far back")

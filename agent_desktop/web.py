@@ -1,9 +1,10 @@
 """The desktop's web app: the string catalogue and the factory that assembles the pages
 (agent_desktop/pages.py), the session (sessions.py), the websocket (ws.py) and the JSON API (api.py).
 
-Security: scrypt-hashed passwords, an encrypted session cookie, a CSRF token on every form and
-write, the websocket's Origin checked against the configured origins, each socket bound to the
-logged-in agent so agent A never receives agent B's pop, JSON errors under /api/ (core/http.py).
+Security: argon2id-hashed passwords, server-held sessions (the cookie is an opaque id: sessions.py),
+a CSRF token on every form and write, the websocket's Origin checked against the configured origins,
+each socket bound to the logged-in agent so agent A never receives agent B's pop, security headers
+on every response and JSON errors under /api/ (core/http.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import select
 
+from agent_desktop.access import CustomerAccess
 from agent_desktop.actions import BridgeView, DesktopActions
 from agent_desktop.api import add_api_routes, add_openapi
 from agent_desktop.auth import DesktopAuth
@@ -31,11 +33,11 @@ from agent_desktop.pages import (
     add_forms,
     add_pages,
 )
-from agent_desktop.sessions import setup_sessions
+from agent_desktop.sessions import SESSIONS_KEY, DbSessionStore, WebSessions, login_cookie
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
-from agent_desktop.ws import HUB_KEY, SETTINGS_KEY, websocket
+from agent_desktop.ws import HUB_KEY, SETTINGS_KEY, SOCKETS_KEY, Sockets, websocket
 from core.audit import Audit, AuditTrail
-from core.http import json_errors, setup_api
+from core.http import json_errors, setup_api, setup_security_headers
 from core.login_guard import LoginGuard
 from core.models import CallRecord
 from core.passwords import PasswordChecker
@@ -52,24 +54,46 @@ HERE = Path(__file__).parent
 TEXT: dict[str, dict[str, Any]] = CATALOGUE
 
 
+BRIDGE_KEY: web.AppKey[BridgeView] = web.AppKey("desktop_bridge")
+
+
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "agents_connected": request.app[HUB_KEY].connected_agents()})
+    """``up``, or ``degraded`` when the node runs with Asterisk but its AMI link is down. Public, so
+    it names no one: the details (agents connected, sockets) are /api/health, for supervisors."""
+    bridge = request.app.get(BRIDGE_KEY)
+    ami = bridge.ami if bridge is not None else None
+    return web.json_response({"status": "degraded" if ami is not None and not ami.connected else "up"})
 
 
 def make_web_app(
-    settings: Settings, hub: PopHub, bridge: BridgeView | None = None, audit: Audit | None = None
+    settings: Settings,
+    hub: PopHub,
+    bridge: BridgeView | None = None,
+    *,
+    audit: Audit | None = None,
+    access: CustomerAccess | None = None,
+    web_sessions: WebSessions | None = None,
 ) -> web.Application:
     """The desktop app. With ``bridge`` (the running Bridge) it also serves the wallboard, the JSON API
     and websocket commands; without it only login and the screen pop. ``audit`` is the one audit
-    trail (default: an :class:`AuditTrail` on the bridge's database)."""
+    trail (default: an :class:`AuditTrail` on the bridge's database); ``web_sessions`` the session
+    store (default: the bridge's database)."""
     if audit is None and bridge is not None and bridge.sessions is not None:
         audit = AuditTrail(bridge.sessions)
-    app = web.Application(middlewares=[json_errors])
+    if web_sessions is None:
+        if bridge is None or bridge.sessions is None:
+            raise ValueError("the desktop's sessions need a store: pass web_sessions or a bridge's database")
+        current = bridge
+        web_sessions = WebSessions(DbSessionStore(bridge.sessions), lambda: current.settings)
+    app = web.Application(middlewares=[json_errors, login_cookie])
     app[SETTINGS_KEY] = settings
     app[HUB_KEY] = hub
     app[TEXT_KEY] = TEXT
-    setup_api(app, DesktopAuth(settings.desktop.api_tokens))
-    setup_sessions(app, settings)
+    app[SESSIONS_KEY] = web_sessions
+    sockets = app[SOCKETS_KEY] = Sockets()
+    web_sessions.on_revoke(sockets.close_sessions)  # a revoked session's open pages close at once
+    setup_security_headers(app, hsts=settings.web.secure_cookies)
+    setup_api(app, DesktopAuth(lambda: web_sessions.settings.desktop.api_tokens))
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     add_pages(app)
     _add_login_security(app, audit)
@@ -78,7 +102,8 @@ def make_web_app(
     app.router.add_static("/static/", HERE / "static")
     add_openapi(app)
     if bridge is not None:
-        _add_desk(app, settings, hub, bridge, audit)
+        app[BRIDGE_KEY] = bridge
+        _add_desk(app, settings, hub, bridge, audit=audit, access=access)
 
     async def close_sockets(app: web.Application) -> None:
         await hub.close_sockets()
@@ -108,7 +133,13 @@ def _add_login_security(app: web.Application, audit: Audit | None) -> None:
 
 
 def _add_desk(
-    app: web.Application, settings: Settings, hub: PopHub, bridge: BridgeView, audit: Audit | None
+    app: web.Application,
+    settings: Settings,
+    hub: PopHub,
+    bridge: BridgeView,
+    *,
+    audit: Audit | None,
+    access: CustomerAccess | None,
 ) -> None:
     if audit is None:
         if bridge.sessions is None:
@@ -123,8 +154,21 @@ def _add_desk(
         coalesce=settings.desktop.wallboard_coalesce,
     )
     wallboard.attach(bridge.bus)
-    acts = DesktopActions(bridge, audit)
-    add_api_routes(app, acts, wallboard)
+    acts = DesktopActions(bridge, audit, access)
+    if acts.access.alert is None:
+        acts.access.alert = hub.send_supervisors
+    web_sessions, sockets = app[SESSIONS_KEY], app[SOCKETS_KEY]
+
+    def health_details() -> dict[str, Any]:
+        ami = bridge.ami
+        return {
+            "status": "degraded" if ami is not None and not ami.connected else "up",
+            "ami": "absent" if ami is None else ("connected" if ami.connected else "disconnected"),
+            "agents_connected": hub.connected_agents(),
+            "sockets": sockets.total(),
+        }
+
+    add_api_routes(app, acts, wallboard, web_sessions.end_agent, health_details)
     add_forms(app)
     _add_reports(app, settings, bridge)
 

@@ -134,6 +134,16 @@ class WebConfig(Section):
     session_secret: SecretStr
     secure_cookies: bool = False  # set true behind HTTPS
     language: Literal["vi", "en"] = "vi"
+    # Server-held sessions (agent_desktop/sessions.py): ended after this long without a request or an
+    # open desktop page, and this long after login whatever the activity.
+    session_idle_minutes: float = Field(30, gt=0, le=24 * 60)
+    session_lifetime_hours: float = Field(12, gt=0, le=7 * 24)
+
+    @model_validator(mode="after")
+    def _idle_within_lifetime(self) -> Self:
+        if self.session_idle_minutes > self.session_lifetime_hours * 60:
+            raise ValueError("session_idle_minutes must not exceed session_lifetime_hours")
+        return self
 
 
 class QueueMember(Section):

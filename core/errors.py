@@ -79,6 +79,16 @@ class Forbidden(TongdaiError):
     error_id = "access.forbidden"
 
 
+class TooManyRequests(TongdaiError):
+    """Over a rate limit (429); ``retry_after`` is the seconds until a retry can succeed."""
+
+    error_id = "request.rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(TongdaiError):
     """A collaborator the request needs (database, Asterisk, a service) is not running (503)."""
 

@@ -13,10 +13,12 @@ from core.http import Access, Registry, Route
 _REASONS = {
     400: "Bad input: a missing, malformed or out-of-range argument",
     401: "Not logged in, or an unknown token",
-    403: "Not allowed: CSRF token missing or wrong, read-only token, or not this caller's to see or do",
+    403: "Not allowed: CSRF token missing or wrong, read-only token or one without the scope, or not this "
+    "caller's to see or do (a customer not on the agent's call needs a reason)",
     404: "No such object",
     409: "Conflicts with the object's current state",
     413: "The body is too large",
+    429: "Over a rate limit: retry after the seconds in Retry-After",
     500: "The server failed (see its log)",
     503: "A service the request needs (database, Asterisk) is not running",
 }

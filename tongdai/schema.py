@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import acd.models
+import agent_desktop.models
 import billing.models
 import core.models
 import crm_bridge.models
@@ -19,7 +20,15 @@ from core import migrate
 from core.db import Base
 
 metadata = Base.metadata
-MODEL_MODULES = (core.models, billing.models, crm_bridge.models, recordings.models, ivr.models, acd.models)
+MODEL_MODULES = (
+    core.models,
+    billing.models,
+    crm_bridge.models,
+    recordings.models,
+    ivr.models,
+    acd.models,
+    agent_desktop.models,
+)
 # A real directory both in a checkout and in an installed wheel (setuptools installs unzipped).
 MIGRATIONS = Path(str(files("tongdai") / "migrations"))
 

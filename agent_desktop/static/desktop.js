@@ -123,6 +123,10 @@ function showPhone(f) {
 function onFrame(f) {
   if (f.type === "phone") {
     showPhone(f);
+  } else if (f.type === "error") {  // the server refused this page's socket (too many pages open)
+    note(failure(f.error));
+  } else if (f.type === "access.alert") {  // supervisors: someone opened unusually many customers
+    note(t("desk.access_alert", {agent: f.agent_id, n: f.customers, minutes: f.window_minutes}));
   } else if (f.type === "pop") {
     current = f;
     phase = "ringing";
@@ -177,7 +181,16 @@ $("xfer-form").addEventListener("submit", async (e) => {
 
 async function useCustomer(id) {
   try {
-    const p = await socket.command("customer.profile", {customer_id: id});
+    let p;
+    try {
+      p = await socket.command("customer.profile", {customer_id: id});
+    } catch (err) {
+      // Not on one of the agent's calls: opened only for a stated reason, which the server audits.
+      if (err.code !== "access.reason_required") throw err;
+      const reason = prompt(t("pop.view_reason"));
+      if (!reason) return;
+      p = await socket.command("customer.profile", {customer_id: id, reason});
+    }
     customerId = p.customer_id;
     opened = [...opened.filter((c) => c.customer_id !== p.customer_id), p];
     showPop();

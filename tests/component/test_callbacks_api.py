@@ -29,7 +29,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
         database={"url": f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}"},
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": None},
-        desktop={"api_tokens": [{"name": "crm", "token": TOKEN}]},
+        desktop={"api_tokens": [{"name": "crm", "token": TOKEN, "scopes": ["calls:read", "customers:read"]}]},
     )
     b = Bridge(settings)
     await b.start(connect_ami=False)
@@ -188,7 +188,8 @@ async def test_auth_csrf_and_integration_tokens(desk: Bridge, agents: dict[str, 
             assert r.status == 401
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         async with anon.get(f"{base}/api/callbacks", headers=bearer) as r:
-            assert r.status == 403 and "agents and supervisors" in (await r.json())["error"]["message"]
+            # No scope covers the worklist: work a person does (deny by default for tokens).
+            assert r.status == 403 and (await r.json())["error"]["code"] == "auth.scope_missing"
         async with anon.post(f"{base}/api/callbacks/{ids['vip']}/claim", headers=bearer) as r:
             assert r.status == 403
     lan = agents["1001"]

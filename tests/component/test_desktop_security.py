@@ -33,7 +33,12 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
         database={"url": f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"},
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": None},
-        desktop={"api_tokens": [{"name": "crm", "token": TOKEN}], "wallboard_coalesce": 0.05},
+        desktop={
+            "api_tokens": [
+                {"name": "crm", "token": TOKEN, "scopes": ["customers:read", "calls:read", "stats:read"]}
+            ],
+            "wallboard_coalesce": 0.05,
+        },
     )
     b = Bridge(settings)
     await b.start(connect_ami=False)
@@ -207,6 +212,8 @@ async def test_agent_never_gets_another_agents_pop_or_call(desk: Bridge) -> None
 async def test_profile_views_and_unmask_are_audited_and_tokens_read_only(desk: Bridge) -> None:
     async with client() as http:
         await login(http, base(desk), "1001", "demo-1001")
+        # The customer on the agent's call: opened without a reason (agent_desktop/access.py).
+        await feed_call(desk, "call-view-1", "1001", hangup=False)
         async with http.get(f"{base(desk)}/api/customers/KH0000000001") as r:
             assert r.status == 200
             profile = await r.json()
@@ -250,6 +257,7 @@ async def test_profile_views_and_unmask_are_audited_and_tokens_read_only(desk: B
     seen: list[tuple[str, str, str]] = [(e.actor, e.action, e.subject_id) for e in rows]
     assert ("1001", "profile.view", "KH0000000001") in seen
     assert ("api:crm", "profile.view", "KH0000000002") in seen
+    assert ("1001", "profile.view", "on call") in [(e.actor, e.action, e.detail) for e in rows]
     unmask = [e for e in rows if e.action == "profile.unmask"]
     assert len(unmask) == 1 and unmask[0].detail == "khách yêu cầu xác minh chủ thuê bao"
 

@@ -40,7 +40,7 @@ async def test_a_failed_start_unwinds_what_it_started(tmp_path: Path) -> None:
     try:
         assert again.agi is not None and again.agi.port == agi_port
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{web_port}/healthz") as r:
-            assert r.status == 200 and (await r.json())["status"] == "ok"
+            assert r.status == 200 and (await r.json())["status"] == "up"
         with socket.socket() as probe:  # and it really listens there
             probe.connect(("127.0.0.1", agi_port))
     finally:

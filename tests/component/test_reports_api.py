@@ -26,7 +26,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
         database={"url": f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"},
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": None},
-        desktop={"api_tokens": [{"name": "bi", "token": TOKEN}]},
+        desktop={"api_tokens": [{"name": "bi", "token": TOKEN, "scopes": ["reports:read"]}]},
     )
     b = Bridge(settings)
     await b.start(connect_ami=False)

@@ -7,9 +7,11 @@ import asyncio
 import re
 import threading
 from pathlib import Path
+from typing import get_args
 
 import requests
 
+from agent_desktop.config import Scope
 from crm_bridge.demo_data import load_demo
 from tests.support.settings import free_port, make_settings
 from tongdai.app import Bridge
@@ -23,7 +25,7 @@ class LiveBridge:
             database={"url": f"sqlite+aiosqlite:///{data / 'live.db'}"},
             web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
             redis={"url": None},
-            desktop={"api_tokens": [{"name": "crm", "token": token}]},
+            desktop={"api_tokens": [{"name": "crm", "token": token, "scopes": list(get_args(Scope))}]},
             cdr={"csv_path": str(data / "none.csv")},
         )
         self.base = f"http://127.0.0.1:{port}"

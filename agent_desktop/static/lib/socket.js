@@ -18,16 +18,23 @@ export class DeskSocket {
   connect() {
     const ws = (this.ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws"));
     ws.onopen = () => { this.backoff = 500; this.showLink(true); this.onOpen(); };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       this.showLink(false);
       for (const p of this.pending.values()) p.reject(new ApiError(0, "desktop.offline", "offline"));
       this.pending.clear();
+      // The server's close codes (agent_desktop/ws.py): session over → login; role changed → reload
+      // for the new role; too many pages → stay closed (retrying would only be refused again).
+      if (e.code === 4401) { location.assign("/login"); return; }
+      if (e.code === 4403) { location.reload(); return; }
+      if (e.code === 4429) return;
       setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 10000);
     };
     ws.onmessage = (m) => {
       const f = JSON.parse(m.data);
-      if (f.type === "result") {
+      if (f.type === "error") {  // refused before any command (too many pages): shown, not retried
+        this.onFrame(f);
+      } else if (f.type === "result") {
         const p = this.pending.get(f.id);
         this.pending.delete(f.id);
         if (p) f.success ? p.resolve(f.result) : p.reject(new ApiError(0, f.error.code, f.error.message));

@@ -119,7 +119,9 @@ async def test_the_api_finds_the_imported_id(tmp_path: Path) -> None:
                 assert r.status == 200, await r.text()
                 found = (await r.json())["results"]
             assert [c["customer_id"] for c in found] == ["DN12345678"]
-            async with http.get(f"{base}/api/customers/DN12345678") as r:
+            # Found by search, not on a call: opened for a stated reason (agent_desktop/access.py).
+            why = {"reason": "khách hỏi về hợp đồng doanh nghiệp"}
+            async with http.get(f"{base}/api/customers/DN12345678", params=why) as r:
                 assert r.status == 200, await r.text()
                 assert (await r.json())["name"] == "Công ty TNHH Minh Phát"
     finally:
