@@ -197,6 +197,10 @@ class CoreSettings(Section):
 
     CHECKS: ClassVar[tuple[Check, ...]] = ()
 
+    # Demo mode (also TONGDAI__DEMO=1; `tongdai demo` sets it): shipped and weak secrets are accepted,
+    # but only while the desktop, FastAGI and AMI stay on loopback (tongdai/startup_checks.py). Never
+    # behind a reverse proxy: that makes a loopback port reachable from the network.
+    demo: bool = False
     node: NodeConfig = NodeConfig()
     hotline: HotlineConfig
     asterisk: AsteriskConfig
