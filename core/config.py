@@ -151,6 +151,12 @@ class AgiConfig(Section):
     header_timeout: float = Field(2.0, gt=0)
     max_header_bytes: int = Field(16384, ge=1024)
     command_timeout: float = Field(30.0, gt=0)
+    # Concurrent sessions (header being read or IVR running); past a cap the connection is closed at
+    # once and the dialplan falls back to the default queue. Per peer: one Asterisk's calls in the IVR,
+    # 2.5x the 200 the FastAGI bench holds and more than 16 E1s (480 channels) could bring at once; in
+    # all: four Asterisk nodes at their cap. A flood from one host cannot take every socket.
+    max_sessions_per_peer: int = Field(500, ge=1)
+    max_sessions: int = Field(2000, ge=1)
     # No database or CRM work may hold a caller longer than this; past it the call goes to the default queue.
     decision_budget: float = Field(1.5, gt=0)
 

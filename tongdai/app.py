@@ -193,6 +193,8 @@ class Node:
             header_timeout=a.header_timeout,
             max_header_bytes=a.max_header_bytes,
             command_timeout=a.command_timeout,
+            max_sessions_per_peer=a.max_sessions_per_peer,
+            max_sessions=a.max_sessions,
         )
         if connect_ami:
             self.ami = self._ami_client()
