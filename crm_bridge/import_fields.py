@@ -220,10 +220,9 @@ def _read_header(name: str, reader: Any, errors: list[RowError], limits: ImportL
     return header
 
 
-def _read_rows(kind: str, name: str, reader: Any, errors: list[RowError], limits: ImportLimits) -> ImportFile:
-    header = _read_header(name, reader, errors, limits)
+def _columns(kind: str, name: str, header: list[str] | None, errors: list[RowError]) -> list[str] | None:
     if header is None:
-        return ImportFile(kind, name, [], unreadable=True)
+        return None
     cols = [h.strip().lstrip("\ufeff").lower() for h in header]
     required, optional = _COLUMNS[kind]
     missing = required - set(cols)
@@ -232,7 +231,12 @@ def _read_rows(kind: str, name: str, reader: Any, errors: list[RowError], limits
         errors.append(RowError(name, 1, f"missing column(s): {', '.join(sorted(missing))}"))
     if unknown:
         errors.append(RowError(name, 1, f"unknown column(s): {', '.join(sorted(unknown))}"))
-    if missing or unknown:  # a bad header makes every row unreadable: report the header, not each row
+    return None if missing or unknown else cols
+
+
+def _read_rows(kind: str, name: str, reader: Any, errors: list[RowError], limits: ImportLimits) -> ImportFile:
+    cols = _columns(kind, name, _read_header(name, reader, errors, limits), errors)
+    if cols is None:  # a bad header makes every row unreadable: report the header, not each row
         return ImportFile(kind, name, [], unreadable=True)
     rows: list[tuple[int, dict[str, str]]] = []
     encoding: list[RowError] = []  # a file saved in another encoding: said once, not per field
