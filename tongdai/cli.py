@@ -40,7 +40,8 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
         print(f"{ctx.config_path}: warning: {warning}", file=sys.stderr)
     refuse_unsafe(s, ctx.config_path)  # what `serve` would refuse, named the same way
     summary = f"{len(s.queues)} queues, {len(s.agents)} agents, hotline {s.hotline.numbers}"
-    print(f"{ctx.config_path}: valid ({summary})")
+    demo = " in demo mode: demo secrets accepted on loopback only" if s.demo else ""
+    print(f"{ctx.config_path}: valid ({summary}){demo}")
     return 0
 
 
