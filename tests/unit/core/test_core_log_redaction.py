@@ -65,11 +65,12 @@ def test_installed_factory_redacts_every_logger(caplog: pytest.LogCaptureFixture
         log_redaction._installed = False
 
 
-def test_panoramisk_protocol_lines_from_its_real_objects_are_redacted(
+async def test_panoramisk_protocol_lines_from_its_real_objects_are_redacted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The three lines panoramisk's protocol logs, built from its own Action and Message classes (not
-    imitations): the queued action (wire form), a failed send (repr) and each message read (DEBUG)."""
+    imitations): the queued action (wire form), a failed send (repr) and each message read (DEBUG).
+    Async: an Action makes its future on the running loop."""
     from panoramisk.actions import Action
     from panoramisk.message import Message
 
