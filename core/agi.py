@@ -5,6 +5,13 @@ What it guards against, and why:
 * a peer that sends half a header and goes quiet or disconnects: headers are read with a size cap
   and a deadline, so one bad client can never stall the event loop (AMI keeps flowing);
 * strangers: FastAGI has no authentication, so only configured Asterisk addresses may connect;
+* a flood of connections (a looping dialplan, a compromised host among the allowed ones): sessions
+  are capped per peer address and in total. Past a cap the connection is closed at once, so Asterisk
+  takes the dialplan's fallback (the default queue) instead of waiting, and the refusal is counted
+  (``over_capacity``) and logged at most every few seconds; a peer that never completes its header
+  holds its slot only for ``header_timeout``. At start the process's open-file limit is raised to fit
+  the total cap where the hard limit allows (a flood must hit our cap, never EMFILE for the web and
+  the database);
 * the unsolicited ``HANGUP`` line Asterisk sends when the caller hangs up: it is consumed where it
   appears instead of being taken for the next command's reply;
 * multi-line ``520`` usage replies and ``510`` bad commands are parsed into errors;
@@ -27,6 +34,9 @@ import contextlib
 import ipaddress
 import logging
 import re
+import resource
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -300,6 +310,20 @@ class AgiSession:
 
 AgiHandler = Callable[[AgiSession], Awaitable[None]]
 
+CAP_LOG_INTERVAL = 5.0  # seconds between two "over capacity" log lines (a flood must not flood the log)
+FD_MARGIN = 512  # open files beyond the FastAGI cap: web clients, database, Redis, AMI, recordings
+
+
+def ensure_open_files(needed: int) -> int:
+    """Raise the soft open-file limit to ``needed`` if the hard limit allows; the resulting soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft
+
 
 class AgiServer:
     """Accepts FastAGI connections from allowed Asterisk hosts and runs the route's handler."""
@@ -313,6 +337,8 @@ class AgiServer:
         header_timeout: float = 2.0,
         max_header_bytes: int = 16384,
         command_timeout: float = 30.0,
+        max_sessions_per_peer: int = 500,
+        max_sessions: int = 2000,
     ) -> None:
         self.host, self.port = host, port
         self._allowed = [ipaddress.ip_network(p, strict=False) for p in allowed_peers]
@@ -323,6 +349,13 @@ class AgiServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self.rejected = 0
+        self.max_sessions_per_peer = max_sessions_per_peer
+        self.max_sessions = max_sessions
+        self._per_peer: Counter[str] = Counter()
+        self._active = 0
+        self.over_capacity = 0  # connections closed at once because a cap was reached
+        self._unlogged = 0
+        self._last_cap_log = -CAP_LOG_INTERVAL
 
     def route(self, name: str, handler: AgiHandler) -> None:
         if not asyncio.iscoroutinefunction(handler):
@@ -340,7 +373,21 @@ class AgiServer:
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
-        log.info("FastAGI listening on %s:%s", self.host, self.port)
+        soft = ensure_open_files(self.max_sessions + FD_MARGIN)
+        if soft != resource.RLIM_INFINITY and soft < self.max_sessions + FD_MARGIN:
+            log.warning(
+                "FastAGI: the open-file limit (%s) is below max_sessions (%s) + %s: raise LimitNOFILE",
+                soft,
+                self.max_sessions,
+                FD_MARGIN,
+            )
+        log.info(
+            "FastAGI listening on %s:%s (at most %s sessions, %s per Asterisk)",
+            self.host,
+            self.port,
+            self.max_sessions,
+            self.max_sessions_per_peer,
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -352,6 +399,31 @@ class AgiServer:
         for t in list(self._sessions):
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+
+    @property
+    def active(self) -> int:
+        """Sessions open now (header being read or route running)."""
+        return self._active
+
+    def _over_capacity(self, peer: str) -> bool:
+        if self._active < self.max_sessions and self._per_peer[peer] < self.max_sessions_per_peer:
+            return False
+        self.over_capacity += 1
+        self._unlogged += 1
+        now = time.monotonic()
+        if now - self._last_cap_log >= CAP_LOG_INTERVAL:
+            log.warning(
+                "FastAGI: over capacity, closed %d connection(s) at once (latest from %s: %d of %d "
+                "for that peer, %d of %d in all); the dialplan falls back",
+                self._unlogged,
+                peer,
+                self._per_peer[peer],
+                self.max_sessions_per_peer,
+                self._active,
+                self.max_sessions,
+            )
+            self._unlogged, self._last_cap_log = 0, now
+        return True
 
     def _peer_allowed(self, peer: str) -> bool:
         try:
@@ -371,19 +443,32 @@ class AgiServer:
                 self.rejected += 1
                 log.warning("FastAGI: refused connection from %s (not an allowed Asterisk)", peer_ip)
                 return
-            try:
-                request = await self._read_headers(reader, peer_ip)
-            except (TimeoutError, ValueError, asyncio.IncompleteReadError, AgiError) as err:
-                self.rejected += 1
-                log.warning("FastAGI: bad request from %s: %s", peer_ip, err)
+            if self._over_capacity(peer_ip):
                 return
-            await self._run(request, reader, writer)
+            self._active += 1
+            self._per_peer[peer_ip] += 1
+            try:
+                await self._serve(reader, writer, peer_ip)
+            finally:
+                self._active -= 1
+                self._per_peer[peer_ip] -= 1
+                if not self._per_peer[peer_ip]:
+                    del self._per_peer[peer_ip]
         finally:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             if task is not None:
                 self._sessions.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
+        try:
+            request = await self._read_headers(reader, peer)
+        except (TimeoutError, ValueError, asyncio.IncompleteReadError, AgiError) as err:
+            self.rejected += 1
+            log.warning("FastAGI: bad request from %s: %s", peer, err)
+            return
+        await self._run(request, reader, writer)
 
     async def _read_headers(self, reader: asyncio.StreamReader, peer: str) -> AgiRequest:
         parser = AgiEnvParser()

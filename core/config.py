@@ -20,11 +20,12 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -32,11 +33,57 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from core.errors import ConfigError
 
 ENV_PREFIX = "TONGDAI__"
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,38}")  # always fullmatch: "$" would let a trailing newline in
+
+
+# --- values rendered into Asterisk's *.conf files ---------------------------------------------------
+# Asterisk's config syntax escapes nothing: a CR or LF ends the line, so the rest of a value becomes a
+# line of its own (a new "[section]", "#include", "#exec" or key); ";" starts a comment that silently
+# cuts the value (a secret, a name); NUL and other controls end or corrupt it. Every config value that
+# asterisk_conf/ renders is typed with one of the types below (a test injects into each rendered value).
+_CONF_BREAKERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029;]")
+_CONF_NAMES = {"\n": "a line feed (LF)", "\r": "a carriage return (CR)", "\x00": "a NUL byte", ";": "';'"}
+
+
+def conf_safe(value: str) -> str:
+    """``value`` unchanged, or a validation error saying which character would break Asterisk's config."""
+    bad = _CONF_BREAKERS.search(value)
+    if bad is not None:
+        ch = bad.group()
+        what = _CONF_NAMES.get(ch, f"the control character U+{ord(ch):04X}")
+        raise PydanticCustomError(
+            "asterisk_conf_unsafe",
+            "holds {what} at position {pos}: it would break Asterisk's configuration (a line break starts "
+            "a new line, ';' a comment), so it is not allowed in a value written to Asterisk's *.conf",
+            {"what": what, "pos": bad.start() + 1},
+        )
+    if value != value.strip():
+        raise PydanticCustomError(
+            "asterisk_conf_unsafe", "starts or ends with spaces: Asterisk would strip them from the value"
+        )
+    if value.startswith(("[", "#")):
+        raise PydanticCustomError(
+            "asterisk_conf_unsafe", "must not start with '[' or '#' (Asterisk's section and include syntax)"
+        )
+    return value
+
+
+def _conf_safe_input(value: object) -> object:
+    # Before the field's own checks (patterns, SecretStr, Path): a line break is always reported as
+    # such, and a secret's message names the character, never the secret.
+    if isinstance(value, str):
+        conf_safe(value)
+    return value
+
+
+AsteriskText = Annotated[str, BeforeValidator(_conf_safe_input)]
+AsteriskSecret = Annotated[SecretStr, BeforeValidator(_conf_safe_input)]
+AsteriskPath = Annotated[Path, BeforeValidator(_conf_safe_input)]
 
 
 class Section(BaseModel):
@@ -62,28 +109,54 @@ class HotlineConfig(Section):
 
 
 class AmiConfig(Section):
-    host: str = "127.0.0.1"
+    host: AsteriskText = "127.0.0.1"
     port: int = Field(5038, ge=1, le=65535)
-    username: str = "tongdai"
-    secret: SecretStr
+    # manager.conf's section name: "[username]".
+    username: AsteriskText = Field("tongdai", pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    secret: AsteriskSecret
     # Allowed to connect to AMI (manager.conf permit); loopback by default.
-    permit: list[str] = ["127.0.0.1/255.255.255.255"]
+    permit: list[AsteriskText] = ["127.0.0.1/255.255.255.255"]
     ping_interval: float = Field(5.0, gt=0)
     ping_timeout: float = Field(3.0, gt=0)
     action_timeout: float = Field(5.0, gt=0)
     reconnect_min: float = Field(0.5, gt=0)
     reconnect_max: float = Field(30.0, gt=0)
 
+    @field_validator("username")
+    @classmethod
+    def _not_general(cls, v: str) -> str:
+        if v.lower() == "general":  # manager.conf's [general] holds settings, not a user
+            raise ValueError("'general' is reserved by Asterisk's manager.conf; choose another name")
+        return v
+
+    @field_validator("permit")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError as err:
+                raise ValueError(
+                    f"{p!r} is not an address or network (e.g. 10.0.0.5/255.255.255.255)"
+                ) from err
+        return v
+
 
 class AgiConfig(Section):
-    bind: str = "127.0.0.1"
+    bind: AsteriskText = "127.0.0.1"
     port: int = Field(4573, ge=0, le=65535)
     # The address Asterisk dials (agi://host:port/...); differs from bind behind NAT.
-    advertise_host: str = "127.0.0.1"
+    advertise_host: AsteriskText = Field("127.0.0.1", pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")
     allowed_peers: list[str] = ["127.0.0.1", "::1"]
     header_timeout: float = Field(2.0, gt=0)
     max_header_bytes: int = Field(16384, ge=1024)
     command_timeout: float = Field(30.0, gt=0)
+    # Concurrent sessions (header being read or IVR running); past a cap the connection is closed at
+    # once and the dialplan falls back to the default queue. Per peer: one Asterisk's calls in the IVR,
+    # 2.5x the 200 the FastAGI bench holds and more than 16 E1s (480 channels) could bring at once; in
+    # all: four Asterisk nodes at their cap. A flood from one host cannot take every socket.
+    max_sessions_per_peer: int = Field(500, ge=1)
+    max_sessions: int = Field(2000, ge=1)
     # No database or CRM work may hold a caller longer than this; past it the call goes to the default queue.
     decision_budget: float = Field(1.5, gt=0)
 
@@ -97,7 +170,7 @@ class AgiConfig(Section):
 
 class SipConfig(Section):
     port: int = Field(5060, ge=1, le=65535)
-    bind: str = "127.0.0.1"
+    bind: AsteriskText = "127.0.0.1"
 
 
 class AsteriskConfig(Section):
@@ -152,8 +225,8 @@ class QueueMember(Section):
 
 
 class QueueConfig(Section):
-    name: str
-    label: str = ""
+    name: AsteriskText
+    label: AsteriskText = ""  # a comment in queues.conf
     skill: str = ""
     strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear", "wrandom"] = (
         "rrmemory"
@@ -166,7 +239,7 @@ class QueueConfig(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not _NAME.fullmatch(v):
             raise ValueError("queue names are lower-case letters, digits, '-' and '_'")
         if v == "general":  # queues.conf's [general] section holds settings, not a queue
             raise ValueError("'general' is reserved by Asterisk's queues.conf; choose another name")
@@ -175,13 +248,13 @@ class QueueConfig(Section):
 
 class AgentConfig(Section):
     id: str = Field(pattern=r"^[0-9]{3,6}$")  # also the agent's extension
-    name: str
+    name: AsteriskText  # the SIP phone's caller ID in pjsip.conf
     role: Literal["agent", "supervisor", "admin"] = "agent"
     # scrypt hash made by `tongdai hash-password`; may come from the environment.
     password_hash: SecretStr
     # How Asterisk reaches the agent: "pjsip" (a phone registered as the agent id) or "local" (simulated).
     phone: Literal["pjsip", "local"] = "pjsip"
-    sip_secret: SecretStr | None = None
+    sip_secret: AsteriskSecret | None = None
     # Logged in to its configured queues by the bridge after every AMI connect (acd/agents.py).
     # Unset: yes for simulated ("local") agents, no for real phones (they log in from the desktop).
     auto_login: bool | None = None
@@ -207,6 +280,10 @@ class CoreSettings(Section):
 
     CHECKS: ClassVar[tuple[Check, ...]] = ()
 
+    # Demo mode (also TONGDAI__DEMO=1; `tongdai demo` sets it): shipped and weak secrets are accepted,
+    # but only while the desktop, FastAGI and AMI stay on loopback (tongdai/startup_checks.py). Never
+    # behind a reverse proxy: that makes a loopback port reachable from the network.
+    demo: bool = False
     node: NodeConfig = NodeConfig()
     hotline: HotlineConfig
     asterisk: AsteriskConfig
@@ -214,7 +291,7 @@ class CoreSettings(Section):
     redis: RedisConfig = RedisConfig()
     web: WebConfig
     queues: list[QueueConfig] = Field(min_length=1)
-    default_queue: str
+    default_queue: AsteriskText
     agents: list[AgentConfig] = []
 
     @model_validator(mode="after")

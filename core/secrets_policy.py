@@ -4,7 +4,10 @@ A secret is refused when it is a shipped demo value (or reads like one: "demo", 
 "example"), shorter than its kind's minimum, or made of too few distinct characters. Minimums: the
 session secret signs every agent's cookie, so 32 characters of at least 12 distinct symbols (what
 ``secrets.token_urlsafe(32)`` gives: 43 characters, 256 bits); AMI and SIP secrets 16 characters.
-The server refuses to start with any problem unless it runs in demo mode on loopback only.
+The server refuses to start with any problem unless it runs in demo mode on loopback only (the
+composition root, ``tongdai/startup_checks.py``, walks the settings; this module only judges values).
+Agents' password hashes are judged only against the shipped demo hashes: the password behind any other
+hash cannot be known without guessing it, which costs an argon2id check each.
 """
 
 from __future__ import annotations
@@ -28,9 +31,22 @@ SHIPPED_DEMO_VALUES = frozenset(
         "test-ami-secret",
     }
 )
+# The shipped config.yaml's agents' hashes (passwords demo-<id>): a test pins this set to that file.
+SHIPPED_DEMO_PASSWORD_HASHES = frozenset(
+    {
+        "scrypt$16384$8$1$70ttPmxFY9+057H6OdLang==$25S5SzLAf9VrjqiDr1rqQhoVktaSJDzF7kNatBFsikk=",
+        "scrypt$16384$8$1$ic2frFzQ+fCUNZcBEnoZaw==$AOidpHDTCNMOKm0OfaeKlcD4i/LTeVJMeDngSn1HwjA=",
+        "scrypt$16384$8$1$VO8pk9hqjSPS3YcIpV477g==$4IXrNewVd6FFFvs0ItQlRnnLJ+moQYHJw9JYVgCc7c0=",
+        "scrypt$16384$8$1$Q1ZYJsy/jKWlMjK1WubN8w==$aAera9eTkBzVNP70a5Fv6up3WUiU6Kv8GistdOxBrLo=",
+    }
+)
 _DEMO_WORDS = re.compile(r"demo|change[-_ ]?me|example|secret123|password|test-", re.I)
 MIN_LENGTH = {"session": 32, "ami": 16, "sip": 16, "token": 24}
 MIN_DISTINCT = {"session": 12, "ami": 8, "sip": 8, "token": 10}
+# A recordings key is 32 random bytes: fewer distinct bytes than this was typed, not generated
+# (32 random bytes have about 30 distinct values; fewer than 16 happens with odds below 1e-12).
+MIN_DISTINCT_KEY_BYTES = 16
+_SHIPPED_MSG = "a shipped demo value: generate a real one with `tongdai secrets generate`"
 
 
 class SecretsFileExists(TongdaiError, FileExistsError):
@@ -47,13 +63,30 @@ class SecretProblem:
 
 
 def weakness(value: str, kind: str) -> str | None:
-    """Why ``value`` is not fit as a ``kind`` secret (session, ami, sip, token), or None."""
+    """Why ``value`` is not fit as a ``kind`` secret (session, ami, sip, token, recording_key,
+    password_hash), or None."""
+    if kind == "password_hash":
+        if value in SHIPPED_DEMO_PASSWORD_HASHES:
+            return "a shipped demo password hash (demo-<id>): set a new one with `tongdai hash-password`"
+        return None
     if value in SHIPPED_DEMO_VALUES or _DEMO_WORDS.search(value):
-        return "a shipped demo value: generate a real one with `tongdai secrets generate`"
+        return _SHIPPED_MSG
+    if kind == "recording_key":
+        return _key_weakness(value)
     if len(value) < MIN_LENGTH[kind]:
         return f"shorter than {MIN_LENGTH[kind]} characters"
     if len(set(value)) < MIN_DISTINCT[kind]:
         return f"fewer than {MIN_DISTINCT[kind]} distinct characters: not random"
+    return None
+
+
+def _key_weakness(value: str) -> str | None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return "not base64 (make one with `tongdai recordings keygen`)"
+    if len(set(raw)) < MIN_DISTINCT_KEY_BYTES:
+        return f"fewer than {MIN_DISTINCT_KEY_BYTES} distinct bytes: not random (`tongdai recordings keygen`)"
     return None
 
 

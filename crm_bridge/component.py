@@ -117,14 +117,23 @@ def cmd_import(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
 
     from tqdm import tqdm
 
-    from crm_bridge.importer import import_csv
+    from crm_bridge.importer import import_csv, read_sources
 
-    if not any((args.customers, args.subscriptions, args.revenue, args.points)):
+    paths = [p for p in (args.customers, args.subscriptions, args.revenue, args.points) if p]
+    if not paths:
         print(
             "tongdai: give at least one of --customers, --subscriptions, --revenue, --points", file=sys.stderr
         )
         return 2
     s = ctx.settings()
+    # Every file read first: one that cannot be read is refused before the database is even opened.
+    read = read_sources(
+        customers=args.customers,
+        subscriptions=args.subscriptions,
+        revenue=args.revenue,
+        points=args.points,
+        limits=s.crm.csv_import.limits(),
+    )
     bars: dict[str, Any] = {}
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -146,6 +155,7 @@ def cmd_import(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
                 progress=progress,
                 cache=crm.cache,
                 id_format=s.crm.customer_id.format(),
+                read=read,
             )
         finally:
             if redis is not None:

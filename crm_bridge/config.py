@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from core.customer_id import DEFAULT_PATTERN, CustomerIdFormat, KeypadPrefix
+from crm_bridge.import_fields import ImportLimits
 
 Tier = Literal["large", "sme", "other", "standard"]
 CareCard = Literal["red", "yellow", "green", "none"]
@@ -142,6 +143,22 @@ class CustomerIdConfig(BaseModel):
         return CustomerIdFormat(self.pattern, tuple(KeypadPrefix(k.prefix, k.digits) for k in self.keypad))
 
 
+class CsvImportConfig(BaseModel):
+    """Bounds of ``tongdai crm import``: a file is read and checked whole before anything is written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # 1 GiB: millions of rows of a few hundred bytes; the rows are held in memory while checked.
+    max_file_mb: int = Field(1024, ge=1, le=65536)
+    # 16 KiB: a hundred times the longest address or number list a row holds.
+    max_field_chars: int = Field(16_384, ge=256, le=10_000_000)
+
+    def limits(self) -> ImportLimits:
+        return ImportLimits(
+            max_file_bytes=self.max_file_mb * 1024 * 1024, max_field_chars=self.max_field_chars
+        )
+
+
 class CrmConfig(BaseModel):
     """config.yaml section ``crm:``."""
 
@@ -152,3 +169,4 @@ class CrmConfig(BaseModel):
     external: ExternalCrmConfig = Field(default_factory=ExternalCrmConfig)
     recent_interactions: int = Field(5, ge=0, le=100)
     customer_id: CustomerIdConfig = Field(default_factory=CustomerIdConfig)
+    csv_import: CsvImportConfig = Field(default_factory=CsvImportConfig)

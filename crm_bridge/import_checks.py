@@ -63,9 +63,12 @@ class Validator:
         self.done = 0
 
     def bad(self, f: ImportFile, line: int, reason: str) -> None:
+        self.add(RowError(f.name, line, reason))
+
+    def add(self, error: RowError) -> None:
         self.error_count += 1
         if len(self.errors) < _MAX_REPORTED:
-            self.errors.append(RowError(f.name, line, reason))
+            self.errors.append(error)
 
     def tick(self) -> None:
         self.done += 1

@@ -32,7 +32,7 @@ from core.customer_id import CustomerIdFormat
 from core.errors import TongdaiError
 from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.import_checks import CHUNK, ImportBatch, ImportChecks, Progress, Validator
-from crm_bridge.import_fields import CsvSource, ImportFile, RowError, read_file
+from crm_bridge.import_fields import CsvSource, ImportFile, ImportLimits, RowError, read_file
 from crm_bridge.models import (
     ContactNumber,
     Customer,
@@ -43,7 +43,17 @@ from crm_bridge.models import (
 )
 from crm_bridge.name_index import word_rows
 
-__all__ = ["CsvSource", "ImportRejected", "ImportReport", "Progress", "RowError", "import_csv"]
+__all__ = [
+    "CsvSource",
+    "ImportLimits",
+    "ImportRejected",
+    "ImportReport",
+    "Progress",
+    "ReadFiles",
+    "RowError",
+    "import_csv",
+    "read_sources",
+]
 
 
 class ImportRejected(TongdaiError, ValueError):
@@ -54,10 +64,49 @@ class ImportRejected(TongdaiError, ValueError):
     def __init__(self, errors: Sequence[RowError], total_errors: int | None = None) -> None:
         self.errors = list(errors)
         self.total_errors = total_errors if total_errors is not None else len(errors)
+        if self.total_errors == 1 and len(self.errors) == 1:  # one line, as the CLI prints it
+            super().__init__(f"import rejected, nothing written: {self.errors[0]}")
+            return
         shown = "\n".join(str(e) for e in self.errors[:20])
         more = self.total_errors - min(20, len(self.errors))
         tail = f"\n… and {more} more" if more > 0 else ""
-        super().__init__(f"import rejected, nothing written: {self.total_errors} bad row(s)\n{shown}{tail}")
+        super().__init__(f"import rejected, nothing written: {self.total_errors} problem(s)\n{shown}{tail}")
+
+
+@dataclass(frozen=True)
+class ReadFiles:
+    """The files of one import, read and readable; their row-level read problems, if any, are reported
+    together with the checks' (every bad row at once)."""
+
+    files: dict[str, ImportFile]
+    errors: list[RowError]
+
+
+def read_sources(
+    *,
+    customers: CsvSource | None = None,
+    subscriptions: CsvSource | None = None,
+    revenue: CsvSource | None = None,
+    points: CsvSource | None = None,
+    limits: ImportLimits | None = None,
+) -> ReadFiles:
+    """Read every given file; raise :class:`ImportRejected` at once for a file that cannot be read at
+    all (missing, a directory, too large, not UTF-8, a bad header). Touches no database."""
+    sources = {"customers": customers, "subscriptions": subscriptions, "revenue": revenue, "points": points}
+    errors: list[RowError] = []
+    fatal: list[RowError] = []
+    files: dict[str, ImportFile] = {}
+    for kind, src in sources.items():
+        if src is None:
+            continue
+        seen = len(errors)
+        files[kind] = f = read_file(kind, src, errors, limits)
+        if f.unreadable:
+            fatal.extend(errors[seen:])
+            del errors[seen:]
+    if fatal:
+        raise ImportRejected(fatal)
+    return ReadFiles(files, errors)
 
 
 @dataclass(frozen=True)
@@ -82,23 +131,27 @@ async def import_csv(
     cache: ProfileCacheLike | None = None,
     batch_size: int = 5000,
     id_format: CustomerIdFormat | None = None,
+    limits: ImportLimits | None = None,
+    read: ReadFiles | None = None,
 ) -> ImportReport:
     """Validate every row of the given files, then write them all in one transaction.
 
     Raises :class:`ImportRejected` (nothing written) if any row is bad. If ``cache`` is given, the cached
     profiles of every customer touched are invalidated after the commit. ``id_format``: the configured
     customer-ID rule (``crm.customer_id``); the default accepts ``[A-Z]{2,4}`` + 6-12 digits.
+    ``limits``: file and field sizes (``crm.csv_import``). ``read``: the files already read by
+    :func:`read_sources` (the CLI reads them before it opens the database); else they are read here,
+    before the database is touched.
     """
-    sources = {"customers": customers, "subscriptions": subscriptions, "revenue": revenue, "points": points}
-    read_errors: list[RowError] = []
-    files = {kind: read_file(kind, src, read_errors) for kind, src in sources.items() if src is not None}
-    if any(e.row == 1 for e in read_errors):
-        # A bad header makes every row unreadable: report the header, not thousands of rows.
-        raise ImportRejected(read_errors)
+    if read is None:
+        read = read_sources(
+            customers=customers, subscriptions=subscriptions, revenue=revenue, points=points, limits=limits
+        )
+    files, read_errors = read.files, read.errors
     total = sum(len(f.rows) for f in files.values())
     v = Validator(progress, total, max(1, progress_every))
     for e in read_errors:
-        v.bad(ImportFile("", e.file, []), e.row, e.reason)
+        v.add(e)
     async with sessions() as session, session.begin():
         batch = await ImportChecks(files, v, id_format or CustomerIdFormat()).run(session)
         if v.error_count:

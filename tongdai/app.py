@@ -52,6 +52,7 @@ from recordings.component import running as run_recordings
 from recordings.service import RecordingService
 from tongdai.schema import upgrade_to_head
 from tongdai.settings import Settings
+from tongdai.startup_checks import refuse_unsafe
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -131,6 +132,8 @@ class Node:
     # --- lifetime ----------------------------------------------------------------------------
 
     async def start(self, *, connect_ami: bool = True) -> None:
+        # Before anything listens: shipped or weak secrets only in loopback demo mode (UnsafeSecrets).
+        refuse_unsafe(self.settings)
         stack = AsyncExitStack()
         try:
             await self._start(stack, connect_ami)
@@ -190,6 +193,8 @@ class Node:
             header_timeout=a.header_timeout,
             max_header_bytes=a.max_header_bytes,
             command_timeout=a.command_timeout,
+            max_sessions_per_peer=a.max_sessions_per_peer,
+            max_sessions=a.max_sessions,
         )
         if connect_ami:
             self.ami = self._ami_client()

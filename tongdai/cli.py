@@ -33,9 +33,15 @@ def cmd_serve(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from tongdai.startup_checks import hash_warnings, refuse_unsafe
+
     s = ctx.settings()
+    for warning in hash_warnings(s):
+        print(f"{ctx.config_path}: warning: {warning}", file=sys.stderr)
+    refuse_unsafe(s, ctx.config_path)  # what `serve` would refuse, named the same way
     summary = f"{len(s.queues)} queues, {len(s.agents)} agents, hotline {s.hotline.numbers}"
-    print(f"{ctx.config_path}: valid ({summary})")
+    demo = " in demo mode: demo secrets accepted on loopback only" if s.demo else ""
+    print(f"{ctx.config_path}: valid ({summary}){demo}")
     return 0
 
 

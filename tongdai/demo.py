@@ -83,7 +83,8 @@ async def _on_sandbox(settings: Settings) -> Settings:
 async def run_demo(
     config_path: str, *, calls: int = 3, keep_running: bool = True, customers: int = 2000
 ) -> None:
-    settings = await _on_sandbox(load_config(config_path))
+    # `tongdai demo` is demo mode: the shipped secrets are accepted, on loopback only (startup_checks).
+    settings = (await _on_sandbox(load_config(config_path))).model_copy(update={"demo": True})
     data = settings.node.data_dir
     conf, sounds = data / "asterisk-conf", data / "sounds"
     write_all(settings, conf)

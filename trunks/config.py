@@ -19,7 +19,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import (
@@ -33,10 +32,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from core.config import AsteriskPath, AsteriskSecret, AsteriskText
 from trunks.routes import did_forms, national, reaches_international, valid_pattern
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_NUMBER = re.compile(r"^\+?[0-9][0-9 .\-]{2,20}$")
+# Always fullmatch: with match, "$" lets a trailing newline through into the rendered dialplan.
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_NUMBER = re.compile(r"\+?[0-9][0-9 .\-]{2,20}")
 Codec = Literal["alaw", "ulaw", "g722", "g729", "opus"]
 
 
@@ -57,14 +58,14 @@ def raise_errors(title: str, errors: list[InitErrorDetails]) -> None:
 class Did(_Section):
     """One number the trunk delivers, in any carrier form, and where its calls go."""
 
-    number: str
-    hotline: str | None = None  # one of hotline.numbers: the call enters the IVR
-    queue: str | None = None  # or straight into a queue, skipping the IVR
+    number: AsteriskText
+    hotline: AsteriskText | None = None  # one of hotline.numbers: the call enters the IVR
+    queue: AsteriskText | None = None  # or straight into a queue, skipping the IVR
 
     @field_validator("number")
     @classmethod
     def _number(cls, v: str) -> str:
-        if not _NUMBER.match(v):
+        if not _NUMBER.fullmatch(v):
             raise ValueError(f"DID {v!r} must be a phone number (digits, optional leading +)")
         return v
 
@@ -82,13 +83,14 @@ class Registration(_Section):
     """Outbound registration to the carrier (a trunk without a fixed source address)."""
 
     username: str = Field(pattern=r"^[A-Za-z0-9_.+-]{1,64}$")
-    secret: SecretStr
-    server: str | None = None  # registrar host[:port]; default: the trunk's host and port
+    secret: AsteriskSecret
+    # registrar host[:port]; default: the trunk's host and port
+    server: AsteriskText | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]{1,260}$")
     expiration: int = Field(3600, ge=60, le=86400)
 
 
 class TrunkConfig(_Section):
-    name: str
+    name: AsteriskText
     # The carrier's SIP server we send calls (and the registration) to.
     host: str = Field(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")
     port: int = Field(5060, ge=1, le=65535)
@@ -106,7 +108,7 @@ class TrunkConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not _NAME.fullmatch(v):
             raise ValueError("trunk names are lower-case letters, digits and '-', starting with a letter")
         return v
 
@@ -139,19 +141,19 @@ class TrunkConfig(_Section):
 
 
 class OutboundRoute(_Section):
-    name: str
-    patterns: list[str] = Field(min_length=1)  # national form: 0[35789]XXXXXXXX, 02X., 1800X.
-    trunks: list[str] = []  # failover order
+    name: AsteriskText
+    patterns: list[AsteriskText] = Field(min_length=1)  # national form: 0[35789]XXXXXXXX, 02X., 1800X.
+    trunks: list[AsteriskText] = []  # failover order
     # Demo and sandbox only: simulated customers answer instead of a carrier (no trunk needed).
     simulate: bool = False
-    caller_id: str | None = None  # presented number; default the first hotline number
+    caller_id: AsteriskText | None = None  # presented number; default the first hotline number
     international: bool = False
     ring_timeout: int = Field(60, ge=5, le=300)
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not _NAME.fullmatch(v):
             raise ValueError("route names are lower-case letters, digits and '-', starting with a letter")
         return v
 
@@ -186,9 +188,9 @@ class OutboundRoute(_Section):
 
 class TlsConfig(_Section):
     port: int = Field(5061, ge=1, le=65535)
-    cert_file: Path
-    priv_key_file: Path
-    ca_list_file: Path | None = None
+    cert_file: AsteriskPath
+    priv_key_file: AsteriskPath
+    ca_list_file: AsteriskPath | None = None
     verify_server: bool = True
 
 

@@ -59,7 +59,7 @@ def did_forms(did: str, country_code: str = COUNTRY_CODE) -> list[str]:
 
 
 def valid_pattern(pattern: str) -> bool:
-    return bool(_PATTERN.match(pattern))
+    return bool(_PATTERN.fullmatch(pattern))  # fullmatch: "$" alone lets a trailing newline through
 
 
 def pattern_regex(pattern: str) -> str:

@@ -30,9 +30,16 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def base_config() -> dict[str, Any]:
+def shipped_config() -> dict[str, Any]:
+    """config.yaml exactly as shipped (demo secrets, not in demo mode: a node refuses to start on it)."""
     data: dict[str, Any] = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     return data
+
+
+def base_config() -> dict[str, Any]:
+    """The shipped config.yaml in demo mode: every test node listens on loopback only, where the
+    shipped secrets and demo passwords are accepted (tongdai/startup_checks.py)."""
+    return {**shipped_config(), "demo": True}
 
 
 def make_settings(**over: Any) -> Settings:

@@ -112,3 +112,28 @@ def test_core_and_component_checks_are_reported_together() -> None:
     # Core's own check and the IVR component's, each located at the key it names.
     assert re.search(r"default_queue \(line \d+\): 'nowhere' is not a queue", msg), msg
     assert re.search(r"ivr \(line \d+\): transfers to unknown queue 'mobil'", msg), msg
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("a\nb", "line feed"),
+        ("a\rb", "carriage return"),
+        ("a\x00b", "NUL byte"),
+        ("a;b", "';'"),
+        ("a\tb", "U+0009"),
+        ("a\u2028b", "U+2028"),
+        (" a", "spaces"),
+        ("[general]", "'['"),
+        ("#include x", "'#'"),
+    ],
+)
+def test_conf_safe_names_what_would_break_asterisks_config(value: str, why: str) -> None:
+    from pydantic_core import PydanticCustomError
+
+    from core.config import conf_safe
+
+    with pytest.raises(PydanticCustomError) as err:
+        conf_safe(value)
+    assert why in str(err.value)
+    assert conf_safe("Nguyễn Thị Lan [SIP] #2") == "Nguyễn Thị Lan [SIP] #2"

@@ -63,3 +63,37 @@ def test_installed_factory_redacts_every_logger(caplog: pytest.LogCaptureFixture
     finally:
         logging.setLogRecordFactory(before)
         log_redaction._installed = False
+
+
+async def test_panoramisk_protocol_lines_from_its_real_objects_are_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The three lines panoramisk's protocol logs, built from its own Action and Message classes (not
+    imitations): the queued action (wire form), a failed send (repr) and each message read (DEBUG).
+    Async: an Action makes its future on the running loop."""
+    from panoramisk.actions import Action
+    from panoramisk.message import Message
+
+    before = logging.getLogRecordFactory()
+    try:
+        log_redaction._installed = False
+        log_redaction.install()
+        login = Action({"Action": "Login", "Username": "tongdai", "Secret": "Kq8-real-ami-secret"})
+        event = Message.from_line(
+            "Event: Newchannel\r\nCallerIDNum: 0912345678\r\nCallerIDName: CCCD 079203001234\r\n"
+            "Exten: 18001090\r\nLinkedid: tdtest-1764640000.12"
+        )
+        assert event is not None
+        proto = logging.getLogger("panoramisk.ami_protocol")
+        with caplog.at_level(logging.DEBUG, logger="panoramisk.ami_protocol"):
+            proto.info('Adding action "%s" to awaiting list: %s', "login", str(login))
+            proto.error("Fail to send %r" % login)  # noqa: UP031 - panoramisk's own formatting
+            proto.debug("message interpreted: %r", event)
+        text = caplog.text
+        assert "Kq8-real-ami-secret" not in text and "Username: tongdai" in text
+        assert "0912345678" not in text and "091****678" in text
+        assert "079203001234" not in text and "*********234" in text
+        assert "18001090" in text and "tdtest-1764640000.12" in text  # the hotline and call ids stay
+    finally:
+        logging.setLogRecordFactory(before)
+        log_redaction._installed = False

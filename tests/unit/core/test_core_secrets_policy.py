@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from pathlib import Path
 
@@ -64,3 +65,14 @@ def test_loopback_only() -> None:
         not loopback_only("0.0.0.0") and not loopback_only("10.1.2.3") and not loopback_only("host.example")
     )
     assert "demo-ami-secret-change-me" in secrets_policy.SHIPPED_DEMO_VALUES
+
+
+def test_recording_keys_and_password_hashes_are_judged_too() -> None:
+    key = generate()["TONGDAI__RECORDINGS__ENCRYPTION_KEY"]
+    assert weakness(key, "recording_key") is None
+    typed = base64.b64encode(b"0123456789" * 3 + b"ab").decode()  # 32 bytes, 12 distinct: typed in
+    assert "distinct bytes" in (weakness(typed, "recording_key") or "")
+    shipped = next(iter(secrets_policy.SHIPPED_DEMO_PASSWORD_HASHES))
+    assert "demo password hash" in (weakness(shipped, "password_hash") or "")
+    # Any other hash: its password is unknown without guessing it (the login's job, not start-up's).
+    assert weakness("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "password_hash") is None
