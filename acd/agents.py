@@ -146,6 +146,11 @@ class AgentStateService:
             await self._state_log.stop()
             self._state_log = None
 
+    @property
+    def state_log(self) -> StateLogWriter | None:
+        """The agent_state_log writer, once started with a database (/metrics watches its queue)."""
+        return self._state_log
+
     async def ready(self, timeout: float = 30.0) -> None:
         """Resolve once the first post-connect sync (auto-login included) has completed."""
         await asyncio.wait_for(self._ready.wait(), timeout)

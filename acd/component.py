@@ -84,6 +84,8 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
             infra.metrics.watch_writer(redis_store.writer)
     try:
         await agents.start()
+        if infra.metrics is not None and agents.state_log is not None:
+            infra.metrics.watch_writer(agents.state_log.writer)
         if infra.ami is not None:  # after the call tracker's handler: aging reads the tracker's tiers
             subscribe(infra.ami, agents, aging, infra.tracker, phones)
         yield AcdComponent(policy, agents, aging, phones)
