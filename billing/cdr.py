@@ -208,6 +208,7 @@ class CdrIngest:
         self.duplicates = 0
         self.spooled = 0
         self.spool_depth = self._count_spool()
+        self._spool_task: asyncio.Task[None] | None = None
         # One CDR per batch: ingest() is one transaction per CDR and never raises for the database.
         self.writer: Writer[dict[str, str]] = Writer(
             "cdrs", self._ingest_batch, batch=1, on_failed=self._spill
@@ -224,11 +225,30 @@ class CdrIngest:
         bus.subscribe("cdr.posted", self.on_cdr, name="cdr-ingest")
         bus.on_drain(self.writer.flush)
 
-    def start(self) -> None:
+    def start(self, retry_spool_every: float = 5.0) -> None:
+        """Start the writer, and a task that drains the spool once the database is back even when no
+        new CDR arrives to trigger it."""
         self.writer.start()
+        self._spool_task = asyncio.get_running_loop().create_task(
+            self._retry_spool(retry_spool_every), name="cdr-spool-retry"
+        )
+
+    async def _retry_spool(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.spool_depth and not self._lock.locked():
+                try:
+                    await self.drain_spool()
+                except Exception:
+                    log.exception("CDR spool retry failed")
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Store what is queued; what the database cannot take in ``timeout`` goes to the spool."""
+        if self._spool_task is not None:
+            self._spool_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._spool_task
+            self._spool_task = None
         await self.writer.stop(timeout)
 
     async def on_cdr(self, ev: BusEvent) -> None:

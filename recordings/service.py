@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.audit import Audit
@@ -289,7 +289,9 @@ class RecordingService:
         a customer or call under legal hold (the retention scheduler's purge)."""
         q = select(Recording).where(Recording.started_at < cutoff, Recording.dispute.is_(False))
         if hold.calls or hold.customers:
-            held = or_(Recording.call_id.in_(hold.calls), Recording.customer_id.in_(hold.customers))
+            # coalesce: a recording without a customer must not drop out of the purge as NULL
+            customer = func.coalesce(Recording.customer_id, "")
+            held = or_(Recording.call_id.in_(hold.calls), customer.in_(hold.customers))
             q = q.where(~held)
         async with unit_of_work(self._sessions) as s:
             old = list(await s.scalars(q))
