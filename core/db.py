@@ -47,6 +47,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql+asyncpg"):
+        # A server that accepts but never answers must fail a connect in seconds (asyncpg waits 60 s):
+        # the writers and the CDR spool then retry instead of hanging on it.
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 10)
     return create_async_engine(url, **kwargs)
 
 

@@ -175,6 +175,8 @@ class Writer(Generic[T]):
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is written (True) or ``timeout`` passes (False)."""
+        if self._task is None:  # not running: nothing would ever drain it
+            return self.depth == 0
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
