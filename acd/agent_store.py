@@ -1,11 +1,27 @@
 """Where the current agent states live: in memory on one node, or in Redis (a hash per agent) so every
-node of a cluster answers "who is ready" the same way."""
+node of a cluster answers "who is ready" the same way.
+
+The Redis store writes behind: ``save`` is called from the AMI event drain, which must never wait on
+the network (a hung Redis stopped call tracking), so it only queues the state on a
+:class:`core.writer.Writer` — coalesced per agent, sheddable (a presence refresh is the least
+important write: the next one supersedes it) — and reads see the queued state until it is written.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from acd.agent_state import AgentState
+from core.writer import Writer
+
+
+def redis_transient(err: BaseException) -> bool:
+    """Redis errors worth retrying: the connection, not the command."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    return isinstance(err, RedisConnectionError | RedisTimeout | OSError | TimeoutError)
 
 
 class AgentStore(Protocol):
@@ -34,29 +50,51 @@ class RedisAgentStore:
     """``<prefix>agent:<id>`` is a hash (status, reason, since, queues comma-separated);
     ``<prefix>agents`` is the set of known agent ids. ``redis`` is a ``redis.asyncio.Redis``."""
 
-    def __init__(self, redis: Any, prefix: str = "tongdai:") -> None:
+    def __init__(self, redis: Any, prefix: str = "tongdai:", *, capacity: int = 10_000) -> None:
         self._r = redis
         self._prefix = prefix
+        self._pending: dict[str, AgentState] = {}  # queued, not yet in Redis: what reads must see
+        self.writer: Writer[AgentState] = Writer(
+            "agent-states", self._write, capacity=capacity, transient=redis_transient
+        )
+
+    def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        await self.writer.stop(timeout)
 
     def _key(self, agent_id: str) -> str:
         return f"{self._prefix}agent:{agent_id}"
 
     async def save(self, state: AgentState) -> None:
+        """Queue ``state`` for Redis (never waits on the network)."""
+        self._pending[state.agent_id] = state
+        self.writer.submit(state, keep=False, key=state.agent_id)
+
+    async def _write(self, states: Sequence[AgentState]) -> None:
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(
-            self._key(state.agent_id),
-            mapping={
-                "agent_id": state.agent_id,
-                "status": state.status,
-                "reason": state.reason,
-                "since": repr(state.since),
-                "queues": ",".join(state.queues),
-            },
-        )
-        pipe.sadd(f"{self._prefix}agents", state.agent_id)
+        for state in states:
+            pipe.hset(
+                self._key(state.agent_id),
+                mapping={
+                    "agent_id": state.agent_id,
+                    "status": state.status,
+                    "reason": state.reason,
+                    "since": repr(state.since),
+                    "queues": ",".join(state.queues),
+                },
+            )
+            pipe.sadd(f"{self._prefix}agents", state.agent_id)
         await pipe.execute()
+        for state in states:
+            if self._pending.get(state.agent_id) is state:
+                del self._pending[state.agent_id]
 
     async def load(self, agent_id: str) -> AgentState | None:
+        pending = self._pending.get(agent_id)
+        if pending is not None:
+            return pending
         raw = await self._r.hgetall(self._key(agent_id))
         if not raw:
             return None
@@ -68,10 +106,12 @@ class RedisAgentStore:
         return AgentState.from_json(d)
 
     async def all(self) -> list[AgentState]:
-        ids = await self._r.smembers(f"{self._prefix}agents")
+        ids = {
+            i.decode() if isinstance(i, bytes) else i for i in await self._r.smembers(f"{self._prefix}agents")
+        }
         out = []
-        for raw_id in sorted(ids):
-            st = await self.load(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
+        for agent_id in sorted(ids | set(self._pending)):
+            st = await self.load(agent_id)
             if st is not None:
                 out.append(st)
         return out

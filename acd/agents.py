@@ -5,7 +5,8 @@ AMI (QueueAdd/QueueRemove/QueuePause) and mirrors what Asterisk reports back thr
 :class:`acd.agent_state.AgentBook`. Every change of an agent's status is
 
 * published on the bus as ``agent.state`` (data = :meth:`AgentState.to_json`),
-* saved in the agent store (a Redis hash per agent when ``redis.url`` is set, so every node agrees),
+* saved in the agent store (a Redis hash per agent when ``redis.url`` is set, so every node agrees;
+  written behind, so the AMI event drain never waits on Redis: acd/agent_store.py),
 * and, when a status period ends, written to ``agent_state_log`` (by a background writer, so the AMI
   event loop never waits on the database).
 
@@ -145,6 +146,11 @@ class AgentStateService:
             await self._state_log.stop()
             self._state_log = None
 
+    @property
+    def state_log(self) -> StateLogWriter | None:
+        """The agent_state_log writer, once started with a database (/metrics watches its queue)."""
+        return self._state_log
+
     async def ready(self, timeout: float = 30.0) -> None:
         """Resolve once the first post-connect sync (auto-login included) has completed."""
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -157,7 +163,11 @@ class AgentStateService:
 
     async def state(self, agent_id: str) -> AgentState:
         """The shared view (Redis when configured)."""
-        st = await self.store.load(agent_id)
+        try:
+            st = await self.store.load(agent_id)
+        except Exception as err:  # Redis down or hung (socket timeout): this node's view still answers
+            log.warning("agent store unavailable (%s): answering from this node's view", err)
+            st = None
         if st is None:
             st = self.book.get(agent_id)
         if st is None:
@@ -165,7 +175,14 @@ class AgentStateService:
         return st
 
     async def states(self) -> list[AgentState]:
-        return await self.store.all()
+        try:
+            return await self.store.all()
+        except Exception as err:
+            log.warning("agent store unavailable (%s): answering from this node's view", err)
+            return sorted(
+                (st for a in self.settings.agents if (st := self.book.get(a.id)) is not None),
+                key=lambda st: st.agent_id,
+            )
 
     # --- commands -------------------------------------------------------------------------------
 

@@ -65,7 +65,8 @@ class AcdComponent:
 @asynccontextmanager
 async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponent]:
     policy = settings.acd.build()
-    store = RedisAgentStore(infra.redis) if infra.redis is not None else MemoryAgentStore()
+    redis_store = RedisAgentStore(infra.redis) if infra.redis is not None else None
+    store = redis_store or MemoryAgentStore()
     agents = AgentStateService(settings, infra.bus, store=store, sessions=infra.sessions)
     aging = QueueAger(
         policy,
@@ -77,8 +78,14 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
         [a.id for a in settings.agents if a.phone == "pjsip"],
         action_timeout=settings.acd.agents.action_timeout,
     )
+    if redis_store is not None:
+        redis_store.start()
+        if infra.metrics is not None:
+            infra.metrics.watch_writer(redis_store.writer)
     try:
         await agents.start()
+        if infra.metrics is not None and agents.state_log is not None:
+            infra.metrics.watch_writer(agents.state_log.writer)
         if infra.ami is not None:  # after the call tracker's handler: aging reads the tracker's tiers
             subscribe(infra.ami, agents, aging, infra.tracker, phones)
         yield AcdComponent(policy, agents, aging, phones)
@@ -86,6 +93,8 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
         await phones.close()
         await aging.close()
         await agents.stop()
+        if redis_store is not None:
+            await redis_store.stop()
 
 
 def cmd_simulate(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:

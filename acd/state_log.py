@@ -1,15 +1,14 @@
 """The ``agent_state_log`` writer: each finished status period of an agent, written in the background.
 
 The AMI event loop must never wait on the database, so periods are queued and one task writes them in
-batches (one transaction per batch of up to 500). At shutdown what is queued is written first, within
-a deadline.
+batches (one transaction per batch of up to 500), retrying transient errors. At shutdown what is
+queued is written first, within a deadline.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from acd.agent_state import AgentState
 from acd.models import AgentStateLog
 from core.db import unit_of_work
+from core.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,17 @@ def _ts(epoch: float) -> datetime:
 
 
 class StateLogWriter:
-    """Queues finished status periods and writes them in batches from one background task."""
+    """Queues finished status periods and writes them in batches from one background task (a
+    :class:`core.writer.Writer`: a locked SQLite file or a PostgreSQL outage is retried, not lost)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_queued: int = 100_000) -> None:
         self._sessions = sessions
-        self._queue: asyncio.Queue[AgentStateLog] = asyncio.Queue(maxsize=max_queued)
-        self._task: asyncio.Task[None] | None = None
+        self.writer: Writer[AgentStateLog] = Writer(
+            "agent-state-log", self._write, capacity=max_queued, batch=_BATCH
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="acd-agent-state-log")
+        self.writer.start()
 
     def period_ended(self, prev: AgentState, cur: AgentState) -> None:
         """``prev``'s status lasted until ``cur`` began: queue its row (never waits)."""
@@ -50,32 +52,18 @@ class StateLogWriter:
             ended=_ts(cur.since),
             seconds=max(0.0, cur.since - prev.since),
         )
-        try:
-            self._queue.put_nowait(row)
-        except asyncio.QueueFull:
-            log.error("agent state log queue full; a %s period of %s is lost", prev.status, prev.agent_id)
+        self.writer.submit(row)
 
     async def stop(self, timeout: float = 5) -> None:
         """Write what is queued (within ``timeout``), then stop the task."""
-        if self._task is None:
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._queue.join(), timeout)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self.writer.stop(timeout)
 
-    async def _run(self) -> None:
-        while True:
-            rows = [await self._queue.get()]
-            while not self._queue.empty() and len(rows) < _BATCH:
-                rows.append(self._queue.get_nowait())
-            try:
-                async with unit_of_work(self._sessions) as s:
-                    s.add_all(rows)
-            except Exception:
-                log.exception("agent state log: %d rows not written", len(rows))
-            finally:
-                for _ in rows:
-                    self._queue.task_done()
+    async def _write(self, rows: Sequence[AgentStateLog]) -> None:
+        async with unit_of_work(self._sessions) as s:
+            s.add_all([_copy(r) for r in rows])  # fresh rows: a retried batch reuses no failed session's
+
+
+def _copy(r: AgentStateLog) -> AgentStateLog:
+    return AgentStateLog(
+        agent=r.agent, status=r.status, reason=r.reason, started=r.started, ended=r.ended, seconds=r.seconds
+    )

@@ -3,7 +3,9 @@
 CDRs arrive as AMI ``Cdr`` events (``cdr.posted`` on the bus). Each is stored once, keyed on
 (system name, uniqueid, sequence), so a replay or a reconciliation never duplicates a row. When the
 database is unreachable the CDR is appended to a spool file (one JSON line each, fsynced) and
-drained when the database is back.
+drained when the database is back. The bus handler only queues the CDR on a background
+:class:`core.writer.Writer`, so a slow or locked database never backs the bus up (a full bus queue
+drops events); what is still queued at shutdown goes to the spool.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.models import CdrRecord, RatedCall
 from billing.rating import CallToRate, Direction, RatedLine, Rater, UnratableCall
 from core.bus import BusEvent, EventBus
-from core.db import unit_of_work
+from core.config import LegalHold
+from core.db import is_transient, sqlstate, unit_of_work
+from core.models import CallRecord
+from core.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -165,18 +170,13 @@ def database_unavailable(err: BaseException) -> bool:
     # asyncpg's errors all arrive as a bare DBAPIError; its SQLSTATE tells them apart. Classes 22 (data
     # exception) and 23 (integrity) are the CDR's values; 08 (connection), 57 (shutdown) and the rest are
     # the server's state, worth retrying.
-    if _sqlstate(err)[:2] in ("22", "23"):
+    if sqlstate(err)[:2] in ("22", "23"):
         return False
-    return isinstance(err, SQLAlchemyError | OSError | ConnectionError | asyncio.TimeoutError)
-
-
-def _sqlstate(err: BaseException) -> str:
-    orig = getattr(err, "orig", None)
-    for obj in (orig, getattr(orig, "__cause__", None)):
-        code = getattr(obj, "sqlstate", None) or getattr(obj, "pgcode", None)
-        if isinstance(code, str):
-            return code
-    return ""
+    # Broader than core.db.is_transient on purpose: spooling is lossless and retried, so any database
+    # error that is not the CDR's own values waits in the spool rather than in quarantine.
+    return is_transient(err) or isinstance(
+        err, SQLAlchemyError | OSError | ConnectionError | asyncio.TimeoutError
+    )
 
 
 class CdrIngest:
@@ -207,12 +207,59 @@ class CdrIngest:
         self.stored = 0
         self.duplicates = 0
         self.spooled = 0
+        self.spool_depth = self._count_spool()
+        self._spool_task: asyncio.Task[None] | None = None
+        # One CDR per batch: ingest() is one transaction per CDR and never raises for the database.
+        self.writer: Writer[dict[str, str]] = Writer(
+            "cdrs", self._ingest_batch, batch=1, on_failed=self._spill
+        )
+
+    def _count_spool(self) -> int:
+        try:
+            with open(self._spool, encoding="utf-8") as f:
+                return sum(1 for line in f if line.strip())
+        except FileNotFoundError:
+            return 0
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe("cdr.posted", self.on_cdr, name="cdr-ingest")
+        bus.on_drain(self.writer.flush)
+
+    def start(self, retry_spool_every: float = 5.0) -> None:
+        """Start the writer, and a task that drains the spool once the database is back even when no
+        new CDR arrives to trigger it."""
+        self.writer.start()
+        self._spool_task = asyncio.get_running_loop().create_task(
+            self._retry_spool(retry_spool_every), name="cdr-spool-retry"
+        )
+
+    async def _retry_spool(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.spool_depth and not self._lock.locked():
+                try:
+                    await self.drain_spool()
+                except Exception:
+                    log.exception("CDR spool retry failed")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Store what is queued; what the database cannot take in ``timeout`` goes to the spool."""
+        if self._spool_task is not None:
+            self._spool_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._spool_task
+            self._spool_task = None
+        await self.writer.stop(timeout)
 
     async def on_cdr(self, ev: BusEvent) -> None:
-        await self.ingest(ev.data)
+        self.writer.submit(dict(ev.data))
+
+    async def _ingest_batch(self, batch: Sequence[dict[str, str]]) -> None:
+        for headers in batch:
+            await self.ingest(headers)
+
+    def _spill(self, headers: dict[str, str], err: BaseException | None) -> None:
+        self._append_spool(headers, "ami", err or RuntimeError("unwritten at shutdown"))
 
     async def ingest(self, headers: Mapping[str, str], source: str = "ami") -> bool:
         """Store one CDR; return False if it was already stored. Spools instead of failing."""
@@ -359,6 +406,7 @@ class CdrIngest:
             f.flush()
             os.fsync(f.fileno())
         self.spooled += 1
+        self.spool_depth += 1
 
     async def drain_spool(self) -> int:
         async with self._lock:
@@ -378,6 +426,7 @@ class CdrIngest:
                 if database_unavailable(err):
                     log.warning("CDR spool drain stopped after %d of %d: %s", done, len(lines), err)
                     self._rewrite_spool(lines[done:])
+                    self.spool_depth = len(lines) - done
                     return done
                 # This line can never be stored (a torn write, a value the schema refuses): set it
                 # aside with its reason so the rest of the spool is not held up behind it.
@@ -385,6 +434,7 @@ class CdrIngest:
             done += 1
         with contextlib.suppress(FileNotFoundError):
             self._spool.unlink()
+        self.spool_depth = 0
         log.info("CDR spool drained: %d records", done)
         return done
 
@@ -394,3 +444,23 @@ class CdrIngest:
                 select(CdrRecord).where(CdrRecord.linkedid == linkedid).order_by(CdrRecord.id)
             )
             return list(rows)
+
+    async def purge(self, cutoff: datetime, hold: LegalHold) -> int:
+        """Delete CDRs (and their rated lines) that started before ``cutoff``, except those of a call
+        or customer under legal hold (a customer's calls are found in the ``calls`` table)."""
+        keep = []
+        if hold.calls:
+            keep.append(CdrRecord.linkedid.in_(hold.calls))
+        if hold.customers:
+            held_calls = select(CallRecord.call_id).where(CallRecord.customer_id.in_(hold.customers))
+            keep.append(CdrRecord.linkedid.in_(held_calls))
+        old = select(CdrRecord.id).where(CdrRecord.start < cutoff)
+        if keep:
+            old = old.where(~or_(*keep))
+        async with unit_of_work(self._sessions) as s:
+            ids = list(await s.scalars(old))
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                await s.execute(delete(RatedCall).where(RatedCall.cdr_id.in_(chunk)))
+                await s.execute(delete(CdrRecord).where(CdrRecord.id.in_(chunk)))
+        return len(ids)

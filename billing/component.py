@@ -54,11 +54,27 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[CdrIngest]:
     s = settings
     cdrs = CdrIngest(infra.sessions, s.node.data_dir / "spool", s.asterisk.system_name, Rater(s.billing))
     cdrs.attach(infra.bus)
-    # Calls that ended while we were down: their CDRs are in Asterisk's own CSV.
-    await cdrs.drain_spool()
-    await cdrs.reconcile_csv(s.cdr.csv_path)
-    await cdrs.rate_pending()  # CDRs stored unrated when their rating failed: rated now
-    yield cdrs
+    cdrs.start()
+    try:
+        # Calls that ended while we were down: their CDRs are in Asterisk's own CSV.
+        await cdrs.drain_spool()
+        await cdrs.reconcile_csv(s.cdr.csv_path)
+        await cdrs.rate_pending()  # CDRs stored unrated when their rating failed: rated now
+        if infra.metrics is not None:
+            infra.metrics.watch_writer(cdrs.writer)
+            infra.metrics.gauge(
+                "tongdai_cdr_spool_depth", "CDRs waiting in the spool", lambda: cdrs.spool_depth
+            )
+            infra.metrics.gauge(
+                "tongdai_cdr_quarantined",
+                "CDRs set aside this run (schema refused)",
+                lambda: cdrs.quarantined,
+            )
+        if infra.retention is not None:
+            infra.retention.register("cdrs", s.retention.cdrs, cdrs.purge)
+        yield cdrs
+    finally:
+        await cdrs.stop()  # what the database cannot take now goes to the spool
 
 
 def cmd_rerate(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:

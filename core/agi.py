@@ -43,6 +43,7 @@ from functools import cached_property
 from urllib.parse import parse_qsl, urlsplit
 
 from core.errors import AgiError, AgiHangup
+from core.logs import bind_call
 from core.phone import CallerNumber, caller_number
 from core.protocol_safety import check_line_value
 
@@ -217,6 +218,10 @@ class AgiSession:
         self._reader, self._writer = reader, writer
         self._timeout = timeout
         self.hungup = False
+        # The bridge's think time before each command (since the header or the previous reply):
+        # what the caller waits on us. Reported to ``on_decision`` (/metrics).
+        self.on_decision: Callable[[float], None] | None = None
+        self._replied = time.monotonic()
 
     async def command(self, verb: str, *args: str | int, timeout: float | None = None) -> AgiReply:
         """Send one AGI command and return its parsed ``200`` reply.
@@ -227,13 +232,17 @@ class AgiSession:
             raise AgiHangup(f"{verb}: the caller has hung up")
         check_line_value(verb, "AGI command")
         line = " ".join([verb, *(quote_arg(str(a)) for a in args)]) + "\n"
+        if self.on_decision is not None:
+            self.on_decision(time.monotonic() - self._replied)
         try:
             self._writer.write(line.encode())
             await self._writer.drain()
         except (ConnectionError, RuntimeError) as err:
             self.hungup = True
             raise AgiHangup(f"{verb}: connection to Asterisk closed") from err
-        return await self._read_reply(verb, timeout or self._timeout)
+        reply = await self._read_reply(verb, timeout or self._timeout)
+        self._replied = time.monotonic()
+        return reply
 
     async def _read_reply(self, verb: str, timeout: float) -> AgiReply:
         async with asyncio.timeout(timeout):
@@ -279,7 +288,10 @@ class AgiSession:
 
     async def get_variable(self, name: str) -> str | None:
         reply = await self.command("GET VARIABLE", name)
-        return reply.data if reply.result == "1" else None
+        value = reply.data if reply.result == "1" else None
+        if name == "CHANNEL(linkedid)" and value:
+            bind_call(linkedid=value)  # the rest of this session's log lines name the call
+        return value
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
         """Play a sound; return the digit that interrupted it, if any."""
@@ -356,6 +368,8 @@ class AgiServer:
         self.over_capacity = 0  # connections closed at once because a cap was reached
         self._unlogged = 0
         self._last_cap_log = -CAP_LOG_INTERVAL
+        # (route, seconds) for each command a session sends: the bridge's think time (/metrics).
+        self.on_decision: Callable[[str, float], None] | None = None
 
     def route(self, name: str, handler: AgiHandler) -> None:
         if not asyncio.iscoroutinefunction(handler):
@@ -492,7 +506,11 @@ class AgiServer:
     async def _run(
         self, request: AgiRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        bind_call(uniqueid=request.uniqueid)  # this connection's own task: its log lines name the channel
         session = AgiSession(request, reader, writer, self.command_timeout)
+        if self.on_decision is not None:
+            observe, route = self.on_decision, request.route
+            session.on_decision = lambda seconds: observe(route, seconds)
         handler = self._routes.get(request.route)
         if handler is None:
             log.error("FastAGI: no route %r (channel %s)", request.route, request.channel)

@@ -32,6 +32,7 @@ from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
 
 from core.errors import AmiActionFailed, AmiNotConnected, AmiTimeout
+from core.logs import call_context
 from core.protocol_safety import check_line_value
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ class AmiClient:
         self.dropped_events = 0
         self.silent_drops = 0  # links dropped because Ping went unanswered
         self.last_error: str = ""
+        # Seconds from an event's arrival to its turn in the drain (/metrics: AMI event lag).
+        self.on_lag: Callable[[float], None] | None = None
 
     # --- public API ------------------------------------------------------------------------
 
@@ -351,13 +354,21 @@ class AmiClient:
             # Never block the reader; count the loss so operators see it (and a resync fixes state).
             self.dropped_events += 1
 
+    @property
+    def queue_depth(self) -> int:
+        return self._events.qsize()
+
     async def _drain(self) -> None:
         while True:
             ev = await self._events.get()
-            for h in self._handlers:
-                try:
-                    await h(ev)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("AMI event handler failed on %s", ev.name)
+            if self.on_lag is not None:
+                self.on_lag(time.monotonic() - ev.received)
+            # Every handler's log lines name the event's call (JSON logs: linkedid, uniqueid).
+            with call_context(linkedid=ev.get("Linkedid"), uniqueid=ev.get("Uniqueid")):
+                for h in self._handlers:
+                    try:
+                        await h(ev)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("AMI event handler failed on %s", ev.name)

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.logs import call_context
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +51,8 @@ class EventBus(Protocol):
 
     def subscribe(self, prefix: str, handler: Handler, *, name: str = "") -> Callable[[], None]: ...
 
+    def on_drain(self, flush: Callable[[], Awaitable[object]]) -> None: ...
+
 
 class _Subscriber:
     def __init__(self, prefix: str, handler: Handler, name: str, maxsize: int) -> None:
@@ -61,7 +65,9 @@ class _Subscriber:
         while True:
             ev = await self.queue.get()
             try:
-                await self.handler(ev)
+                # The call's linkedid on every log line of its handling, in this task and those it starts.
+                with call_context(linkedid=ev.call_id):
+                    await self.handler(ev)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -78,6 +84,8 @@ class LocalBus:
         self._subs: list[_Subscriber] = []
         self._maxsize = maxsize
         self._taps: list[Callable[[BusEvent], None]] = []
+        self.extra_drops: dict[str, int] = {}  # drops outside the subscribers (the Redis outbox)
+        self._flushers: list[Callable[[], Awaitable[object]]] = []
 
     def publish(self, event: BusEvent) -> None:
         if not event.origin:
@@ -108,14 +116,30 @@ class LocalBus:
 
         return unsubscribe
 
+    def dropped(self) -> dict[str, int]:
+        """Events dropped so far per subscriber (a full queue), for /metrics."""
+        out: dict[str, int] = {}
+        for s in self._subs:
+            out[s.name] = out.get(s.name, 0) + s.dropped
+        for name, n in self.extra_drops.items():
+            out[name] = out.get(name, 0) + n
+        return out
+
     def tap(self, fn: Callable[[BusEvent], None]) -> None:
         """Synchronous hook on every locally published event (the Redis bridge uses it)."""
         self._taps.append(fn)
+
+    def on_drain(self, flush: Callable[[], Awaitable[object]]) -> None:
+        """Also wait for ``flush`` in :meth:`drain`: a subscriber that hands its work to a background
+        writer registers the writer's flush, so "handled" still means "written"."""
+        self._flushers.append(flush)
 
     async def drain(self) -> None:
         """Wait until every subscriber has handled what was published so far (tests, shutdown)."""
         for s in list(self._subs):
             await s.queue.join()
+        for flush in list(self._flushers):
+            await flush()
 
     async def close(self) -> None:
         for s in self._subs:
@@ -135,11 +159,13 @@ class RedisBridge:
     delivered locally. Our own events echoed back by Redis are ignored by origin.
     """
 
-    def __init__(self, bus: LocalBus, url: str, channel: str) -> None:
+    def __init__(self, bus: LocalBus, url: str, channel: str, **options: Any) -> None:
+        """``options`` go to ``redis.asyncio.from_url`` (socket timeouts: a hung Redis fails fast;
+        the subscription itself blocks without one, as redis-py does for pub/sub reads)."""
         import redis.asyncio as aioredis
 
         self._bus, self._channel = bus, channel
-        self._redis = aioredis.from_url(url)
+        self._redis = aioredis.from_url(url, **options)
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=100_000)
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
@@ -158,6 +184,7 @@ class RedisBridge:
             try:
                 self._outbox.put_nowait(ev.to_json())
             except asyncio.QueueFull:
+                self._bus.extra_drops["redis-outbox"] = self._bus.extra_drops.get("redis-outbox", 0) + 1
                 log.error("redis bridge outbox full; %s not sent to other nodes", ev.type)
 
     async def _send(self) -> None:

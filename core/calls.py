@@ -19,6 +19,7 @@ from typing import Any
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, EventBus
+from core.logs import call_context
 from core.members import agent_from_member
 from core.phone import carrier_national, try_e164
 
@@ -103,7 +104,9 @@ class CallTracker:
     async def handle(self, ev: AmiEvent) -> None:
         fn = self._handlers.get(ev.name)
         if fn is not None:
-            fn(ev)
+            # Every log line of this event's handling names its call (JSON logs: linkedid, uniqueid).
+            with call_context(linkedid=ev.get("Linkedid"), uniqueid=ev.get("Uniqueid")):
+                fn(ev)
 
     def call_for_uniqueid(self, uniqueid: str) -> Call | None:
         cid = self._by_uniqueid.get(uniqueid)

@@ -25,6 +25,8 @@ from core.bus import LocalBus
 from core.calls import CallTracker
 from core.config import Check, Section
 from core.errors import AmiNotConnected
+from core.metrics import NodeMetrics
+from core.retention import RetentionScheduler
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -63,6 +65,10 @@ class Infra:
     ami: AmiClient | None
     redis: Redis | None = None
     http: list[HttpMount] = field(default_factory=list)
+    # Where components report what /metrics shows (writers, spool depth) and register readiness probes.
+    metrics: NodeMetrics | None = None
+    # Where components register the scheduled purge of their data (retention, legal hold).
+    retention: RetentionScheduler | None = None
 
     def mount(self, add_routes: HttpMount) -> None:
         """Register routes on the web application (built after every component started)."""

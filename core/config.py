@@ -197,6 +197,45 @@ class DatabaseConfig(Section):
 class RedisConfig(Section):
     url: str | None = None  # optional on one node; carries events between processes when set
     channel: str = "tongdai.events"
+    # Every Redis call gives up after these (seconds): a hung Redis must fail fast, never hang a task.
+    socket_timeout: float = Field(2.0, gt=0, le=60)
+    socket_connect_timeout: float = Field(2.0, gt=0, le=60)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``redis.asyncio.from_url`` (timeouts, keepalive, health checks)."""
+        return {
+            "socket_timeout": self.socket_timeout,
+            "socket_connect_timeout": self.socket_connect_timeout,
+            "socket_keepalive": True,
+            "health_check_interval": 15,
+        }
+
+
+class RetentionKind(Section):
+    """One kind of data the node purges itself: every ``every_hours``, what is older than ``keep_days``
+    (None: never purged, or for recordings ``recordings.retention_days``)."""
+
+    enabled: bool = True
+    every_hours: float = Field(24.0, gt=0, le=24 * 31)
+    keep_days: int | None = Field(None, ge=1, le=36500)
+
+
+class LegalHold(Section):
+    """Data under legal hold is never purged: every recording, CDR and audit row of these customers
+    (customer ids) and calls (linkedids). Recordings flagged for a dispute are kept too."""
+
+    customers: list[str] = []
+    calls: list[str] = []
+
+
+class RetentionConfig(Section):
+    """Scheduled retention, run by the node itself (docs/operations.md)."""
+
+    enabled: bool = True
+    recordings: RetentionKind = RetentionKind()
+    audit: RetentionKind = RetentionKind()  # audit_log: kept forever unless keep_days is set
+    cdrs: RetentionKind = RetentionKind()  # cdrs and their rated lines: kept unless keep_days is set
+    legal_hold: LegalHold = LegalHold()
 
 
 class WebConfig(Section):
@@ -289,6 +328,7 @@ class CoreSettings(Section):
     asterisk: AsteriskConfig
     database: DatabaseConfig = DatabaseConfig()
     redis: RedisConfig = RedisConfig()
+    retention: RetentionConfig = RetentionConfig()
     web: WebConfig
     queues: list[QueueConfig] = Field(min_length=1)
     default_queue: AsteriskText

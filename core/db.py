@@ -47,6 +47,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql+asyncpg"):
+        # A server that accepts but never answers must fail a connect in seconds (asyncpg waits 60 s):
+        # the writers and the CDR spool then retry instead of hanging on it.
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 10)
     return create_async_engine(url, **kwargs)
 
 
@@ -59,3 +63,75 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A session that commits on success and rolls back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+# SQLite reports a busy or locked file (another writer, a checkpoint) as OperationalError, like a
+# missing table: only these messages mean "try again later".
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "busy",
+    "disk i/o error",
+    "unable to open",
+)
+
+
+def sqlstate(err: BaseException) -> str:
+    """The SQLSTATE of a database error ("" when the driver gave none), through SQLAlchemy's wrapper."""
+    orig = getattr(err, "orig", None)
+    for obj in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(obj, "sqlstate", None) or getattr(obj, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether ``err`` means "the database cannot take this now" (retry later) rather than "this row
+    can never be stored" (a bug or a value the schema refuses).
+
+    Transient: SQLite's locked/busy file; any PostgreSQL disconnect class — asyncpg's cut connection
+    arrives as a bare ``DBAPIError`` or ``InterfaceError``, a refused connect as ``OSError``, a server
+    shutting down as SQLSTATE 57P01; pool timeouts; serialization failures and deadlocks (40…);
+    too many connections (53…). Not transient: integrity and data errors (SQLSTATE 22, 23), syntax or
+    missing objects (42), SQLite's other OperationalErrors (no such table).
+    """
+    from sqlalchemy import exc
+
+    if isinstance(err, exc.IntegrityError | exc.DataError):
+        return False
+    code = sqlstate(err)[:2]
+    if code in ("22", "23", "42"):
+        return False
+    if code in ("08", "40", "53", "57", "58"):
+        return True
+    if isinstance(err, exc.OperationalError) and type(err.orig).__module__.startswith("sqlite3"):
+        return any(m in str(err.orig).lower() for m in _SQLITE_TRANSIENT)
+    if isinstance(err, exc.DBAPIError):
+        # A disconnect SQLAlchemy recognised, or a driver error without a SQLSTATE (asyncpg's
+        # ConnectionDoesNotExistError and kin): the server's state, not the row's.
+        return (
+            bool(err.connection_invalidated)
+            or not code
+            or isinstance(err, exc.InterfaceError | exc.OperationalError)
+        )
+    if isinstance(err, exc.DisconnectionError | exc.TimeoutError):
+        return True
+    return isinstance(err, OSError | ConnectionError | TimeoutError)
+
+
+async def ping(engine: AsyncEngine, timeout: float = 2.0) -> str:
+    """ "" when the database answers ``SELECT 1`` within ``timeout``, else why not (readiness)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    async def probe() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(probe(), timeout)
+    except Exception as err:
+        return f"{type(err).__name__}: {err}"[:200] or type(err).__name__
+    return ""

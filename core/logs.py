@@ -36,6 +36,15 @@ def call_context(**fields: str) -> Iterator[None]:
         _call.reset(token)
 
 
+def bind_call(**fields: str) -> None:
+    """Tag the rest of the current task's records with these call fields (no reset: for code that
+    learns the call part-way through a task of its own, e.g. a FastAGI session reading its linkedid)."""
+    unknown = set(fields) - set(CALL_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown call log fields: {sorted(unknown)}")
+    _call.set({**(_call.get() or {}), **{k: v for k, v in fields.items() if v}})
+
+
 class CallFields(logging.Filter):
     """Adds linkedid, uniqueid and agent ("" when unknown) to every record it sees."""
 

@@ -109,7 +109,7 @@ def _redis(settings: Settings) -> Redis | None:
         return None
     import redis.asyncio as aioredis
 
-    return aioredis.from_url(settings.redis.url)
+    return aioredis.from_url(settings.redis.url, **settings.redis.client_options())
 
 
 def cmd_import(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:

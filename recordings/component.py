@@ -33,12 +33,25 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[RecordingSe
 
     svc = RecordingService(infra.sessions, settings.recordings)
     svc.attach(infra.bus)
+    svc.start()
 
     def mount(app: web.Application) -> None:
         add_routes(app, svc, infra.tracker, infra.ami_action, infra.audit)
 
     infra.mount(mount)
-    yield svc
+    if infra.metrics is not None:
+        infra.metrics.watch_writer(svc.writer)
+    if infra.retention is not None:  # recordings.retention_days unless retention.recordings.keep_days
+        infra.retention.register(
+            "recordings",
+            settings.retention.recordings,
+            svc.purge_before,
+            default_days=settings.recordings.retention_days,
+        )
+    try:
+        yield svc
+    finally:
+        await svc.stop()
 
 
 def cmd_recordings(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
@@ -52,13 +65,16 @@ def cmd_recordings(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
     async def run(sessions: Sessions) -> Any:
         svc = RecordingService(sessions, s.recordings)
         if args.action == "purge":
-            return await svc.purge()
+            return await svc.purge(hold=s.retention.legal_hold)
         return await svc.check()
 
     # Only a purge writes; a check reads the schema as it is.
     result = asyncio.run(ctx.with_db(s, run, migrate=args.action == "purge"))
     if args.action == "purge":
-        print(f"purged {result} recordings older than {s.recordings.retention_days} days (disputes kept)")
+        print(
+            f"purged {result} recordings older than {s.recordings.retention_days} days"
+            " (disputes and legal holds kept)"
+        )
         return 0
     missing, orphans = result
     for cid in missing:

@@ -7,6 +7,10 @@ store its metadata: duration from the WAV header, size and sha256. Pausing for c
 ``MixMonitorMute`` (silence keeps the timeline) and is audited. With ``recordings.encryption_key``
 set, the file is then encrypted at rest (``recordings/crypto.py``) and only decrypted while streamed
 to an authorised, audited listener; the sha256 stays that of the audio itself.
+
+Filing runs on a background :class:`core.writer.Writer` (one recording at a time, in CDR order): the
+bus handler returns at once, and a locked SQLite file or a PostgreSQL outage is retried with backoff
+instead of costing the recording's metadata (``register`` is idempotent per call).
 """
 
 from __future__ import annotations
@@ -15,19 +19,21 @@ import asyncio
 import hashlib
 import logging
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.audit import Audit
 from core.bus import BusEvent, EventBus
+from core.config import LegalHold
 from core.db import unit_of_work
 from core.errors import NotFound, TongdaiError
+from core.writer import Writer
 from recordings import crypto
 from recordings.config import RecordingsConfig
 from recordings.models import Recording
@@ -81,10 +87,20 @@ class RecordingService:
         self._sessions = sessions
         self.cfg = cfg
         self._calls: dict[str, dict[str, Any]] = {}  # ended calls waiting for their CDR
+        self.writer: Writer[tuple[str, str]] = Writer(
+            "recordings", self._file_batch, batch=1, on_failed=self._not_filed
+        )
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe("call.ended", self._on_call_ended, name="recordings-calls")
         bus.subscribe("cdr.posted", self._on_cdr, name="recordings-cdr")
+        bus.on_drain(self.writer.flush)
+
+    def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        await self.writer.stop(timeout)
 
     async def _on_call_ended(self, ev: BusEvent) -> None:
         self._calls[ev.call_id] = ev.data
@@ -96,16 +112,24 @@ class RecordingService:
         rel = ev.data.get("Recording", "")
         if not rel:
             return
-        call_id = ev.data.get("LinkedID") or ev.call_id
-        # The CDR can come before call.ended is handled: wait briefly for the call's facts.
-        for _ in range(20):
-            if call_id in self._calls:
-                break
-            await asyncio.sleep(0.05)
-        try:
-            await self.register(call_id, rel, self._calls.pop(call_id, {}))
-        except RecordingPathRefused as err:
-            log.error("recording of call %s not registered: %s", call_id, err)
+        self.writer.submit((ev.data.get("LinkedID") or ev.call_id, rel))
+
+    async def _file_batch(self, batch: Sequence[tuple[str, str]]) -> None:
+        for call_id, rel in batch:
+            # The CDR can come before call.ended is handled: wait briefly for the call's facts.
+            for _ in range(20):
+                if call_id in self._calls:
+                    break
+                await asyncio.sleep(0.05)
+            try:
+                await self.register(call_id, rel, self._calls.get(call_id, {}))
+            except RecordingPathRefused as err:
+                log.error("recording of call %s not registered: %s", call_id, err)
+            self._calls.pop(call_id, None)  # kept until filed: a retry after a database error needs it
+
+    def _not_filed(self, item: tuple[str, str], err: BaseException | None) -> None:
+        # The file stays on disk and the CDR names it: `tongdai recordings check` lists it.
+        log.error("recording %s of call %s not filed (%s)", item[1], item[0], err or "shutdown")
 
     def path_of(self, rel_path: str) -> Path:
         """``rel_path`` inside the recordings directory, resolved; anything that would leave it (an
@@ -254,15 +278,23 @@ class RecordingService:
         except RecordingPathRefused:
             return False
 
-    async def purge(self, now: datetime | None = None) -> int:
-        """Delete recordings older than the retention period, except those flagged for a dispute."""
+    async def purge(self, now: datetime | None = None, hold: LegalHold | None = None) -> int:
+        """Delete recordings older than the retention period, except those flagged for a dispute and
+        those under legal hold."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.cfg.retention_days)
+        return await self.purge_before(cutoff, hold or LegalHold())
+
+    async def purge_before(self, cutoff: datetime, hold: LegalHold) -> int:
+        """Delete recordings (row and file) started before ``cutoff``, except disputed ones and those of
+        a customer or call under legal hold (the retention scheduler's purge)."""
+        q = select(Recording).where(Recording.started_at < cutoff, Recording.dispute.is_(False))
+        if hold.calls or hold.customers:
+            # coalesce: a recording without a customer must not drop out of the purge as NULL
+            customer = func.coalesce(Recording.customer_id, "")
+            held = or_(Recording.call_id.in_(hold.calls), customer.in_(hold.customers))
+            q = q.where(~held)
         async with unit_of_work(self._sessions) as s:
-            old = list(
-                await s.scalars(
-                    select(Recording).where(Recording.started_at < cutoff, Recording.dispute.is_(False))
-                )
-            )
+            old = list(await s.scalars(q))
             for rec in old:
                 try:
                     target = self.path_of(rec.path)

@@ -32,12 +32,11 @@ from billing.cdr import CdrIngest
 from billing.component import running as run_billing
 from core.agi import AgiServer
 from core.ami import AmiClient
-from core.audit import AuditTrail
 from core.bus import LocalBus, RedisBridge
-from core.call_store import CallStore
 from core.calls import CallTracker, resync_from_ami
 from core.component import Infra
 from core.db import create_engine, session_factory
+from core.ops import Operations, start_operations
 from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.component import CrmComponent
 from crm_bridge.component import running as run_crm
@@ -79,6 +78,7 @@ class Node:
         self.ivr_component: IvrComponent | None = None
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
+        self.ops: Operations | None = None  # writers, /metrics, /readyz, retention (core/ops.py)
         self.web_port: int = settings.web.port
         self._runner: web.AppRunner | None = None
         self._stack: AsyncExitStack | None = None
@@ -156,6 +156,9 @@ class Node:
         self.acd = await stack.enter_async_context(run_acd(s, infra))
         self.desk = await stack.enter_async_context(run_desktop(s, infra, self.crm, self.acd))
         self.ivr_component = await stack.enter_async_context(run_ivr(s, infra, self.crm, self.acd))
+        if infra.retention is not None:  # every component has registered its purge by now
+            infra.retention.start()
+            stack.push_async_callback(infra.retention.stop)
 
         await infra.agi.start()
         stack.push_async_callback(infra.agi.stop)
@@ -178,13 +181,18 @@ class Node:
         if s.redis.url:
             import redis.asyncio as aioredis
 
-            redis = aioredis.from_url(s.redis.url)
+            redis = aioredis.from_url(s.redis.url, **s.redis.client_options())
             stack.push_async_callback(redis.aclose)
-            self.redis_bridge = RedisBridge(self.bus, s.redis.url, s.redis.channel)
+            self.redis_bridge = RedisBridge(
+                self.bus, s.redis.url, s.redis.channel, **s.redis.client_options()
+            )
             await self.redis_bridge.start()
             stack.push_async_callback(self.redis_bridge.stop)
+        # Before the bus's close: at stop the bus drains first, then the writers flush.
+        self.ops = ops = await start_operations(
+            stack, s, engine=engine, sessions=sessions, bus=self.bus, tracker=self.tracker, redis=redis
+        )
         stack.push_async_callback(self._close_bus)
-        CallStore(sessions).attach(self.bus)
         a = s.asterisk.agi
         self.agi = AgiServer(
             a.bind,
@@ -196,11 +204,16 @@ class Node:
             max_sessions_per_peer=a.max_sessions_per_peer,
             max_sessions=a.max_sessions,
         )
+        ops.watch_agi(self.agi)
         if connect_ami:
             self.ami = self._ami_client()
-        return Infra(
-            engine, sessions, self.bus, self.tracker, AuditTrail(sessions), self.agi, self.ami, redis
-        )
+            ops.watch_ami(self.ami)
+        infra = Infra(
+            engine, sessions, self.bus, self.tracker, ops.audit, self.agi, self.ami, redis,
+            metrics=ops.metrics, retention=ops.retention,
+        )  # fmt: skip
+        infra.mount(ops.metrics.mount)
+        return infra
 
     def _ami_client(self) -> AmiClient:
         m = self.settings.asterisk.ami
