@@ -63,7 +63,8 @@ while True:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
             body = json.load(r)
-            assert r.status == 200 and body["status"] == "ok", body
+            # No Asterisk to reach: the node is up, its AMI link down, so "degraded" is the truth.
+            assert r.status == 200 and body == {"status": "degraded"}, body
             print(f"wheel-smoke: /healthz answered {body}")
         break
     except OSError:
