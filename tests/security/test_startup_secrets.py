@@ -186,7 +186,10 @@ PJSIP_AGENT = {"id": "7101", "name": "Máy SIP", "phone": "pjsip"}
             "recordings.encryption_key",
             {"recordings": {"encryption_key": base64.b64encode(b"k" * 32).decode()}},
         ),
-        ("desktop.api_tokens.0.token", {"desktop": {"api_tokens": [{"name": "crm", "token": "x" * 30}]}}),
+        (
+            "desktop.api_tokens.0.token",
+            {"desktop": {"api_tokens": [{"name": "crm", "token": "x" * 30, "scopes": ["calls:read"]}]}},
+        ),
     ],
 )
 def test_each_kind_of_secret_is_judged_by_its_path(tmp_path: Path, path: str, over: dict[str, Any]) -> None:
