@@ -91,7 +91,8 @@ async def running(
         settings, infra.sessions, crm.directory, infra.ami, infra.tracker, infra.bus, acd.agents, infra.redis
     )
     access = customer_access(services, infra.audit)
-    hub = PopHub(crm.profile_for_call, infra.audit, access)
+    observe = infra.metrics.observe_pop if infra.metrics is not None else None
+    hub = PopHub(crm.profile_for_call, infra.audit, access, observe_pop=observe)
     access.alert = hub.send_supervisors  # bulk-access alerts reach the supervisors' desktops
     hub.attach(infra.bus)
     web_sessions = WebSessions(

@@ -51,10 +51,18 @@ class _Conn:
 
 
 class PopHub:
-    def __init__(self, lookup: ProfileLookup, audit: Audit, holds: Holds | None = None) -> None:
+    def __init__(
+        self,
+        lookup: ProfileLookup,
+        audit: Audit,
+        holds: Holds | None = None,
+        observe_pop: Callable[[float], None] | None = None,
+    ) -> None:
         self._lookup = lookup
         self._audit = audit
         self.holds = holds
+        # Seconds from the tracker's ringing event to the frame written to the agent (/metrics).
+        self._observe_pop = observe_pop
         self._conns: dict[str, set[_Conn]] = defaultdict(set)
         self._supervisors: set[_Conn] = set()
         self._ringing: dict[str, dict[str, Any]] = {}  # agent id -> current pop frame
@@ -227,6 +235,8 @@ class PopHub:
             self.holds.popped(agent, str(profile.get("customer_id", "")), ev.call_id)
         sent = await self._to_agent(agent, frame)
         self.delivered += sent
+        if sent and self._observe_pop is not None:
+            self._observe_pop(time.time() - ev.ts)
         await self._to_supervisors(
             {"type": "ringing", "call_id": ev.call_id, "agent_id": agent, "call": _call_summary(d)}
         )

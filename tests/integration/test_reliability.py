@@ -221,3 +221,25 @@ async def test_stop_flushes_writes_queued_behind_a_locked_database(tmp_path: Pat
     await asyncio.to_thread(locker.join)
     assert await _count(db, CallRecord) == 15
     assert await _count(db, CdrRecord) == 15
+
+
+async def test_a_pop_is_timed_on_metrics(tmp_path: Path, ami: FakeAmi) -> None:
+    """The pop-latency histogram counts each pop written to an agent's desktop."""
+    from tests.support.desktop import login, next_frame
+
+    node = Node(_settings(tmp_path, ami.port))
+    try:
+        await _started(node)
+        base = f"http://127.0.0.1:{node.web_port}"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await login(http, base, "1001", "demo-1001")
+            async with http.ws_connect(f"{base}/ws", origin=base) as ws:
+                await next_frame(ws, "hello")
+                _call(ami, 1)
+                pop = await next_frame(ws, "pop", timeout=10)
+                assert pop["call_id"] == "rel-1"
+            async with http.get(f"{base}/metrics") as r:
+                text = await r.text()
+        assert "tongdai_pop_seconds_count 1.0" in text, [ln for ln in text.splitlines() if "pop" in ln]
+    finally:
+        await node.stop()
