@@ -457,6 +457,30 @@ def _format_errors(err: ValidationError, lines: dict[tuple[str, ...], int], sour
     return f"{source}: invalid configuration:\n" + "\n".join(out)
 
 
+def key_lines(path: str | Path) -> dict[str, int]:
+    """Dotted key path → the line it is written on in the YAML file at ``path`` ({} if unreadable),
+    so checks made after validation (secrets at start-up) can point at the line too."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    return {".".join(k): v for k, v in lines.items() if k}
+
+
+def line_of(lines: Mapping[str, int], dotted: str) -> int | None:
+    """The line of ``dotted`` or of its nearest parent written in the file (a default is not)."""
+    parts = dotted.split(".")
+    while parts:
+        line = lines.get(".".join(parts))
+        if line is not None:
+            return line
+        parts.pop()
+    return None
+
+
 def parse_config(
     model: type[M], text: str, source: str = "config.yaml", env: Mapping[str, str] | None = None
 ) -> M:

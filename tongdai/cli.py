@@ -26,9 +26,13 @@ DEFAULT_CONFIG = os.environ.get("TONGDAI_CONFIG", "config.yaml")
 
 
 def cmd_serve(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
+    from core.config import key_lines
     from tongdai.app import serve
+    from tongdai.startup_checks import refuse_unsafe
 
-    run_async(serve(ctx.settings()))
+    s = ctx.settings()
+    refuse_unsafe(s, ctx.config_path, key_lines(ctx.config_path))  # Node.start checks again, without lines
+    run_async(serve(s))
     return 0
 
 
@@ -38,7 +42,9 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:
     s = ctx.settings()
     for warning in hash_warnings(s):
         print(f"{ctx.config_path}: warning: {warning}", file=sys.stderr)
-    refuse_unsafe(s, ctx.config_path)  # what `serve` would refuse, named the same way
+    from core.config import key_lines
+
+    refuse_unsafe(s, ctx.config_path, key_lines(ctx.config_path))  # what `serve` refuses, named the same way
     summary = f"{len(s.queues)} queues, {len(s.agents)} agents, hotline {s.hotline.numbers}"
     demo = " in demo mode: demo secrets accepted on loopback only" if s.demo else ""
     print(f"{ctx.config_path}: valid ({summary}){demo}")

@@ -11,8 +11,9 @@ desktop listens beyond loopback, demo or not. ``Node.start()`` and ``tongdai che
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from core.config import line_of
 from core.errors import ConfigError
 from core.passwords import hash_is_weak
 from core.secrets_policy import SHIPPED_DEMO_PASSWORD_HASHES, SecretProblem, check, loopback_only
@@ -87,11 +88,19 @@ def unsafe_problems(s: Settings) -> list[SecretProblem]:
     return out + weak
 
 
-def refuse_unsafe(s: Settings, source: str = "the configuration") -> None:
-    """Raise :class:`UnsafeSecrets` naming every problem, so a node never starts with one."""
+def refuse_unsafe(
+    s: Settings, source: str = "the configuration", key_lines: Mapping[str, int] | None = None
+) -> None:
+    """Raise :class:`UnsafeSecrets` naming every problem (with its line in the file when
+    ``key_lines`` of it are given, :func:`core.config.key_lines`), so a node never starts with one."""
     problems = unsafe_problems(s)
     if problems:
-        lines = "\n".join(f"  {p}" for p in problems)
+
+        def where(path: str) -> str:
+            line = line_of(key_lines, path) if key_lines else None
+            return f" (line {line})" if line else ""
+
+        lines = "\n".join(f"  {p.path}{where(p.path)}: {p.why}" for p in problems)
         raise UnsafeSecrets(
             f"{source}: refusing to start: {len(problems)} problem(s); write real secrets with "
             f"`tongdai secrets generate --out FILE` and load them as the service's environment\n{lines}"
