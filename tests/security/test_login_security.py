@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from agent_desktop.pages import PASSWORDS_KEY
 from core.models import AuditEntry
 from tests.support.settings import make_settings
 from tongdai.app import Bridge
@@ -89,3 +91,61 @@ async def test_a_burst_of_bad_logins_is_answered_while_the_node_keeps_serving(br
     # Every attempt is refused as a bad login, or as "busy" past the checker's bound; none errors.
     assert {r.status for r in results} <= {401, 503} and 401 in {r.status for r in results}
     assert ok == 200
+
+
+IVR_HEADER = (
+    "agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
+    "agi_channel: PJSIP/trunk-1\nagi_language: en\nagi_type: PJSIP\n"
+    "agi_uniqueid: ast1-9.1\nagi_version: 22.10.1\n"
+    "agi_callerid: 0912345678\nagi_calleridname: unknown\n"
+    "agi_callingpres: 0\nagi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\n"
+    "agi_dnid: 18001090\nagi_rdnis: unknown\nagi_context: tongdai-ivr\nagi_extension: s\n"
+    "agi_priority: 4\nagi_enhanced: 0.0\nagi_accountcode: \nagi_threadid: 140212\n\n"
+)
+
+
+async def test_a_login_burst_does_not_delay_a_callers_ivr(bridge: Bridge) -> None:
+    """60 bad logins at once (argon2id in the bounded pool) while a caller's FastAGI session opens:
+    the IVR's first command reaches Asterisk while the logins are still being checked, so hashing
+    never holds the event loop the IVR runs on. (The figure is printed; goals are for benchmarks.)"""
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    assert bridge.agi is not None
+    burst_done = asyncio.Event()
+
+    async def one(i: int) -> int:
+        async with client() as http:
+            r = await attempt(http, base, f"{3000 + i}", "nope")
+            return r.status
+
+    async def burst() -> list[int]:
+        try:
+            return list(await asyncio.gather(*(one(i) for i in range(60))))
+        finally:
+            burst_done.set()
+
+    assert bridge._runner is not None
+    checker = bridge._runner.app[PASSWORDS_KEY]
+
+    def pending() -> int:
+        return int(checker._waiting)  # checks queued or running in the argon2id pool
+
+    async def first_command() -> tuple[float, bool]:
+        # Once checks queue behind the pool's two workers, the hashing is certainly under way.
+        while pending() < 8 and not burst_done.is_set():  # noqa: ASYNC110 (polls a counter, no event)
+            await asyncio.sleep(0.005)
+        reader, writer = await asyncio.open_connection("127.0.0.1", bridge.agi.port)
+        try:
+            t0 = time.perf_counter()
+            writer.write(IVR_HEADER.encode())
+            await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), 10)
+            waited = time.perf_counter() - t0
+            assert line.startswith(b"GET VARIABLE"), line
+            return waited, pending() == 0
+        finally:
+            writer.close()
+
+    statuses, (waited, after_burst) = await asyncio.gather(burst(), first_command())
+    print(f"IVR first command after {waited * 1000:.1f} ms during 60 concurrent bad logins")
+    assert set(statuses) <= {401, 503} and 401 in statuses
+    assert not after_burst, f"the IVR's first command waited for the password checks ({waited * 1000:.0f} ms)"
