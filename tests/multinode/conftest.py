@@ -186,7 +186,7 @@ async def _start_bridge(node: Node) -> None:
     path.write_text(yaml.safe_dump(node.config, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO), "TONGDAI_JSON_LOGS": ""}
     env = {k: v for k, v in env.items() if not k.startswith("TONGDAI__")}
-    with node.log.open("wb") as out:  # noqa: ASYNC230 (once per node, before it runs)
+    with node.log.open("wb") as out:
         node.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
