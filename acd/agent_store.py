@@ -46,13 +46,34 @@ class MemoryAgentStore:
         return sorted(self._states.values(), key=lambda s: s.agent_id)
 
 
-class RedisAgentStore:
-    """``<prefix>agent:<id>`` is a hash (status, reason, since, queues comma-separated);
-    ``<prefix>agents`` is the set of known agent ids. ``redis`` is a ``redis.asyncio.Redis``."""
+# One agent's state, unless it would log out an agent another node has logged in: each node reports
+# "logged out" for the agents its own Asterisk has no membership of (at its start, for every configured
+# agent), and that must not overwrite the node whose Asterisk the agent is logged in to.
+_SAVE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+local node = redis.call('HGET', KEYS[1], 'node')
+if ARGV[2] == 'logged_out' and status and status ~= 'logged_out'
+   and node and node ~= '' and node ~= ARGV[6] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'agent_id', ARGV[1], 'status', ARGV[2], 'reason', ARGV[3], 'since', ARGV[4],
+           'queues', ARGV[5], 'node', ARGV[6])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
 
-    def __init__(self, redis: Any, prefix: str = "tongdai:", *, capacity: int = 10_000) -> None:
+
+class RedisAgentStore:
+    """``<prefix>agent:<id>`` is a hash (status, reason, since, queues comma-separated, the node that
+    wrote it); ``<prefix>agents`` is the set of known agent ids. ``redis`` is a ``redis.asyncio.Redis``.
+    A node's "logged out" never replaces another node's logged-in state (``_SAVE``)."""
+
+    def __init__(
+        self, redis: Any, prefix: str = "tongdai:", *, node: str = "", capacity: int = 10_000
+    ) -> None:
         self._r = redis
         self._prefix = prefix
+        self._node = node
         self._pending: dict[str, AgentState] = {}  # queued, not yet in Redis: what reads must see
         self.writer: Writer[AgentState] = Writer(
             "agent-states", self._write, capacity=capacity, transient=redis_transient
@@ -75,17 +96,18 @@ class RedisAgentStore:
     async def _write(self, states: Sequence[AgentState]) -> None:
         pipe = self._r.pipeline(transaction=True)
         for state in states:
-            pipe.hset(
+            pipe.eval(
+                _SAVE,
+                2,
                 self._key(state.agent_id),
-                mapping={
-                    "agent_id": state.agent_id,
-                    "status": state.status,
-                    "reason": state.reason,
-                    "since": repr(state.since),
-                    "queues": ",".join(state.queues),
-                },
+                f"{self._prefix}agents",
+                state.agent_id,
+                state.status,
+                state.reason,
+                repr(state.since),
+                ",".join(state.queues),
+                self._node,
             )
-            pipe.sadd(f"{self._prefix}agents", state.agent_id)
         await pipe.execute()
         for state in states:
             if self._pending.get(state.agent_id) is state:
@@ -103,6 +125,7 @@ class RedisAgentStore:
             for k, v in raw.items()
         }
         d["queues"] = [q for q in d.get("queues", "").split(",") if q]
+        d.pop("node", None)
         return AgentState.from_json(d)
 
     async def all(self) -> list[AgentState]:

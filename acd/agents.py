@@ -411,7 +411,13 @@ class AgentStateService:
     async def _publish_now(self, transitions: list[Transition]) -> None:
         for t in transitions:
             cur = t.current
-            self._bus.publish(BusEvent("agent.state", "", cur.to_json()))
+            data = cur.to_json()
+            if t.previous is None:
+                # This node's first word on the agent (at its start: "logged out" until its Asterisk
+                # says otherwise). Another node, whose Asterisk has the agent logged in, knows better:
+                # the wallboards keep that node's state (agent_desktop/wallboard.py).
+                data["first"] = True
+            self._bus.publish(BusEvent("agent.state", "", data))
             try:
                 await self.store.save(cur)
             except Exception:

@@ -65,7 +65,11 @@ class AcdComponent:
 @asynccontextmanager
 async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponent]:
     policy = settings.acd.build()
-    redis_store = RedisAgentStore(infra.redis) if infra.redis is not None else None
+    redis_store = (
+        RedisAgentStore(infra.redis, settings.redis.key_prefix, node=settings.node.name)
+        if infra.redis is not None
+        else None
+    )
     store = redis_store or MemoryAgentStore()
     agents = AgentStateService(settings, infra.bus, store=store, sessions=infra.sessions)
     aging = QueueAger(

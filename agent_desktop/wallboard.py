@@ -286,6 +286,14 @@ class Wallboard:
         a = self.agents.setdefault(
             agent, {"status": "unknown", "reason": "", "since": None, "queues": [], "on_call": ""}
         )
+        if (
+            d.get("first")
+            and d.get("status") == "logged_out"
+            and a["status"] not in ("unknown", "logged_out")
+        ):
+            # A node starting says "logged out" of every agent its own Asterisk has not logged in; the
+            # agent logged in on another node stays as that node reported (docs/operations.md).
+            return False
         a["status"] = str(d.get("status", "unknown"))
         a["reason"] = str(d.get("reason") or "")
         a["since"] = _epoch(d.get("since")) or ts or self._now()

@@ -8,6 +8,8 @@
 #   sandbox.sh build    build the chroot if it is not built yet (idempotent)
 #   sandbox.sh start [CONF_DIR [SOUNDS_DIR]]   copy rendered config (and IVR prompts) in, start asterisk -f
 #   sandbox.sh stop | status | cli "command"
+#   sandbox.sh clone SRC   make this root a copy of the built sandbox SRC if it is not built yet
+#                          (a second Asterisk beside the first: tests/multinode)
 set -euo pipefail
 
 ROOT=${TONGDAI_SANDBOX:-/var/tmp/tdast}
@@ -53,6 +55,18 @@ build() {
   chroot "$ROOT" apt-get clean
   touch "$ROOT/.tongdai-built"
   log "built $(chroot "$ROOT" asterisk -V)"
+}
+
+clone() {
+  local src=${1:?clone needs the source root}
+  if [ -x "$ROOT/usr/sbin/asterisk" ] && [ -f "$ROOT/.tongdai-built" ]; then
+    log "reusing $ROOT"; return
+  fi
+  TONGDAI_SANDBOX="$src" "$0" build
+  log "copying $src to $ROOT"
+  rm -rf "$ROOT"; cp -a "$src" "$ROOT"
+  # The source may be running: its pid file and control socket must not make this one look started.
+  rm -f "$ROOT/run/asterisk/"*
 }
 
 # var/run in the chroot is an absolute symlink to /run: seen from outside it would point at the
@@ -118,5 +132,6 @@ case "${1:-}" in
   status) status ;;
   cli) shift; chroot "$ROOT" asterisk -rx "$*" ;;
   root) echo "$ROOT" ;;
-  *) echo "usage: $0 build|start [CONF_DIR [SOUNDS_DIR]]|stop|restart [CONF_DIR [SOUNDS_DIR]]|status|cli CMD|root" >&2; exit 2 ;;
+  clone) clone "${2:-}" ;;
+  *) echo "usage: $0 build|start [CONF_DIR [SOUNDS_DIR]]|stop|restart [CONF_DIR [SOUNDS_DIR]]|status|cli CMD|root|clone SRC" >&2; exit 2 ;;
 esac

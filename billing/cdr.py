@@ -222,7 +222,8 @@ class CdrIngest:
             return 0
 
     def attach(self, bus: EventBus) -> None:
-        bus.subscribe("cdr.posted", self.on_cdr, name="cdr-ingest")
+        # Only CDRs of this node's Asterisk: another node stores its own (and reconciles its own CSV).
+        bus.subscribe("cdr.posted", self.on_cdr, name="cdr-ingest", local_only=True)
         bus.on_drain(self.writer.flush)
 
     def start(self, retry_spool_every: float = 5.0) -> None:

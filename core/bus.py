@@ -2,6 +2,12 @@
 
 Each subscriber gets its own queue and task, so one slow subscriber never delays another and each
 sees events in publish order. Packages depend only on the :class:`EventBus` protocol.
+
+Every event carries its ``origin``: the node that published it (``node.name``). With several nodes on
+one Redis, a subscriber that *writes this node's data* (call records, CDRs, recordings, this node's
+metrics) subscribes with ``local_only=True`` and sees only its own node's events: each row is written
+once, by the node whose Asterisk saw the call. Subscribers that *show* the cluster (the wallboard, the
+pop hub) take every node's events.
 """
 
 from __future__ import annotations
@@ -49,14 +55,17 @@ Handler = Callable[[BusEvent], Awaitable[None]]
 class EventBus(Protocol):
     def publish(self, event: BusEvent) -> None: ...
 
-    def subscribe(self, prefix: str, handler: Handler, *, name: str = "") -> Callable[[], None]: ...
+    def subscribe(
+        self, prefix: str, handler: Handler, *, name: str = "", local_only: bool = False
+    ) -> Callable[[], None]: ...
 
     def on_drain(self, flush: Callable[[], Awaitable[object]]) -> None: ...
 
 
 class _Subscriber:
-    def __init__(self, prefix: str, handler: Handler, name: str, maxsize: int) -> None:
+    def __init__(self, prefix: str, handler: Handler, name: str, maxsize: int, local_only: bool) -> None:
         self.prefix, self.handler, self.name = prefix, handler, name
+        self.local_only = local_only
         self.queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize)
         self.task: asyncio.Task[None] | None = None
         self.dropped = 0
@@ -95,16 +104,23 @@ class LocalBus:
         self._deliver(event)
 
     def _deliver(self, event: BusEvent) -> None:
+        foreign = event.origin != self.origin
         for s in self._subs:
-            if event.type.startswith(s.prefix):
+            if event.type.startswith(s.prefix) and not (foreign and s.local_only):
                 try:
                     s.queue.put_nowait(event)
                 except asyncio.QueueFull:
                     s.dropped += 1
                     log.error("bus subscriber %s is full; dropped %s", s.name, event.type)
 
-    def subscribe(self, prefix: str, handler: Handler, *, name: str = "") -> Callable[[], None]:
-        sub = _Subscriber(prefix, handler, name or getattr(handler, "__qualname__", "handler"), self._maxsize)
+    def subscribe(
+        self, prefix: str, handler: Handler, *, name: str = "", local_only: bool = False
+    ) -> Callable[[], None]:
+        """``handler`` gets every event whose type starts with ``prefix``; with ``local_only``, only
+        those this node published (another node's are never even queued for it)."""
+        sub = _Subscriber(
+            prefix, handler, name or getattr(handler, "__qualname__", "handler"), self._maxsize, local_only
+        )
         sub.task = asyncio.get_running_loop().create_task(sub.run(), name=f"bus:{sub.name}")
         self._subs.append(sub)
 

@@ -80,7 +80,8 @@ class CallStore:
         )
 
     def attach(self, bus: EventBus) -> None:
-        bus.subscribe("call.ended", self.on_ended, name="call-store")
+        # Only this node's calls: another node writes its own (each row once, not once per node).
+        bus.subscribe("call.ended", self.on_ended, name="call-store", local_only=True)
         bus.on_drain(self.writer.flush)
 
     async def start(self) -> None:

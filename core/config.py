@@ -197,6 +197,8 @@ class DatabaseConfig(Section):
 class RedisConfig(Section):
     url: str | None = None  # optional on one node; carries events between processes when set
     channel: str = "tongdai.events"
+    # Prefix of the keys the nodes share (agent states): one Redis can hold several deployments.
+    key_prefix: str = Field("tongdai:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     # Every Redis call gives up after these (seconds): a hung Redis must fail fast, never hang a task.
     socket_timeout: float = Field(2.0, gt=0, le=60)
     socket_connect_timeout: float = Field(2.0, gt=0, le=60)

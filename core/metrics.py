@@ -156,7 +156,9 @@ class NodeMetrics:
 
     def watch(self, tracker: CallTracker, bus: LocalBus) -> None:
         self.tracker, self.bus = tracker, bus
-        bus.subscribe("call.ended", self._on_ended, name="metrics-calls")
+        bus.subscribe(
+            "call.ended", self._on_ended, name="metrics-calls", local_only=True
+        )  # this node's registry
 
     def watch_writer(self, writer: Writer[Any]) -> None:
         self.writers.append(writer)

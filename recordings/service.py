@@ -92,8 +92,10 @@ class RecordingService:
         )
 
     def attach(self, bus: EventBus) -> None:
-        bus.subscribe("call.ended", self._on_call_ended, name="recordings-calls")
-        bus.subscribe("cdr.posted", self._on_cdr, name="recordings-cdr")
+        # Only this node's calls: another node's recording is not in this node's directory (waiting for
+        # it cost a settle wait per foreign CDR), and that node files it.
+        bus.subscribe("call.ended", self._on_call_ended, name="recordings-calls", local_only=True)
+        bus.subscribe("cdr.posted", self._on_cdr, name="recordings-cdr", local_only=True)
         bus.on_drain(self.writer.flush)
 
     def start(self) -> None:
