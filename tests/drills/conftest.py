@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -268,11 +268,23 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
         server.stop()
 
 
+class NewBridge(Protocol):
+    def __call__(self, db_url: str, **over: Any) -> BridgeProcess: ...
+
+
 @pytest.fixture
-def bridge_proc(tmp_path: Path) -> Iterator[list[BridgeProcess]]:
-    """Bridges a drill starts; each is stopped at the end (SIGTERM), whatever happened."""
+def new_bridge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewBridge]:
+    """Makes the drill's bridge process (not yet started); each is stopped (SIGTERM) at the end."""
+    sandbox: AsteriskSandbox = request.getfixturevalue("asterisk_sandbox")
     procs: list[BridgeProcess] = []
-    yield procs
+
+    def make(db_url: str, **over: Any) -> BridgeProcess:
+        work = tmp_path / f"bridge{len(procs)}"
+        work.mkdir()
+        procs.append(BridgeProcess(bridge_config(sandbox, work, db_url, **over), work))
+        return procs[-1]
+
+    yield make
     for p in procs:
         p.stop()
 
@@ -290,6 +302,8 @@ class CallWatch:
         self.answered: set[str] = set()
         self.hung_up: set[str] = set()
         self.channels: dict[str, set[str]] = {}
+        self._n = 0
+        self.seen: set[str] = set()  # calls Asterisk created (an Originate can fail in an outage)
         client.on_event(self._seen)
 
     async def _seen(self, ev: AmiEvent) -> None:
@@ -298,6 +312,7 @@ class CallWatch:
             return
         if ev.name == "Newchannel":
             self.channels[cid].add(ev.get("Uniqueid"))
+            self.seen.add(cid)
         elif ev.name == "AgentConnect":
             self.answered.add(cid)
         elif ev.name == "Hangup":
@@ -306,7 +321,8 @@ class CallWatch:
                 self.hung_up.add(cid)
 
     async def place(self, caller: str, dtmf: str, stay: float) -> str:
-        cid = f"drill-{self.tag}-{len(self.ids)}"
+        self._n += 1
+        cid = f"drill-{self.tag}-{self._n}"
         self.ids.append(cid)
         self.channels[cid] = set()
         reply = await self.ami.action(
@@ -333,6 +349,45 @@ class CallWatch:
 
     def all_ended(self) -> bool:
         return self.hung_up >= set(self.ids)
+
+    def forget_unseen(self) -> None:
+        """Drop the calls Asterisk never created (their Originate failed): there is nothing to record."""
+        self.ids = [c for c in self.ids if c in self.seen]
+
+
+class Traffic:
+    """Callers placed one after another into mobile and internet (short stays), until stopped. An
+    Originate refused while Asterisk is away is skipped: that caller never existed."""
+
+    CALLERS = ("0912345678", "0987654321", "0333333333", "0912000001", "0912000002")
+
+    def __init__(self, watch: CallWatch, every: float = 1.0, stay: float = 3.0) -> None:
+        self.watch, self.every, self.stay = watch, every, stay
+        self.placed = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            caller = self.CALLERS[n % len(self.CALLERS)]
+            try:
+                await self.watch.place(caller, "12"[n % 2], self.stay)
+                self.placed += 1
+            except Exception:  # AMI down (Asterisk restarting): the call was never placed
+                self.watch.ids.pop()
+            n += 1
+            await asyncio.sleep(self.every)
+
+    def __enter__(self) -> Traffic:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    async def until(self, placed: int, timeout: float = 60) -> None:
+        await eventually(lambda: self.placed >= placed, timeout=timeout, interval=0.2)
 
     async def queued_in_asterisk(self) -> int:
         """Callers of ours Asterisk has waiting in a queue now (QueueStatus)."""
@@ -385,11 +440,20 @@ async def call_rows(db_url: str, linkedids: set[str]) -> dict[str, CallRecord]:
         await engine.dispose()
 
 
+def metric(text: str, name: str) -> float:
+    """One sample's value from Prometheus text (``name`` with its labels, as printed)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
 async def assert_nothing_lost_or_doubled(
     db_url: str, csv_path: Path, watch: CallWatch, *, timeout: float = 40
 ) -> None:
     """Every CDR Asterisk wrote for these calls is stored exactly once, and every call has one record."""
     ids = set(watch.ids)
+    assert ids, "no call was placed"
 
     async def complete() -> bool:
         expected = sorted(asterisk_cdrs(csv_path, ids))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,9 @@ import pytest
 from core.ami import AmiClient
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.drills.conftest import (
-    BridgeProcess,
     CallWatch,
+    NewBridge,
     assert_nothing_lost_or_doubled,
-    bridge_config,
     call_rows,
 )
 
@@ -35,11 +33,9 @@ async def test_kill_9_with_calls_queued_and_talking(
     asterisk_sandbox: AsteriskSandbox,
     ami: AmiClient,
     drill_db: str,
-    bridge_proc: list[BridgeProcess],
-    tmp_path: Path,
+    new_bridge: NewBridge,
 ) -> None:
-    bridge = BridgeProcess(bridge_config(asterisk_sandbox, tmp_path, drill_db), tmp_path)
-    bridge_proc.append(bridge)
+    bridge = new_bridge(drill_db)
     bridge.start()
     await bridge.wait_ready()
     watch = CallWatch(ami)
