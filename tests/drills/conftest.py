@@ -10,6 +10,7 @@ a failure. Every wait polls a real outcome within a deadline (the machine may be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import shutil
@@ -289,6 +290,14 @@ def new_bridge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewBr
         p.stop()
 
 
+@pytest.fixture
+async def watch(ami: AmiClient) -> AsyncIterator[CallWatch]:  # noqa: F811  (the fixture above)
+    """The drill's callers; any still up at the end are hung up."""
+    w = CallWatch(ami)
+    yield w
+    await w.hang_up_rest()
+
+
 # --- traffic and what Asterisk says happened -------------------------------------------------------
 
 
@@ -350,6 +359,18 @@ class CallWatch:
     def all_ended(self) -> bool:
         return self.hung_up >= set(self.ids)
 
+    async def queued_in_asterisk(self) -> int:
+        """Callers of ours Asterisk has waiting in a queue now (QueueStatus)."""
+        status = await self.ami.action("QueueStatus", multi=True, timeout=10)
+        mine = {u for cid in self.ids for u in self.channels.get(cid, ())}
+        return sum(1 for e in status.events if e.name == "QueueEntry" and e.get("Uniqueid") in mine)
+
+    async def hang_up_rest(self) -> None:
+        """After a failed drill: no caller of it may hold an agent for the next one."""
+        for cid in set(self.ids) - self.hung_up:
+            with contextlib.suppress(Exception):
+                await self.ami.action("Hangup", {"Channel": cid})
+
     def forget_unseen(self) -> None:
         """Drop the calls Asterisk never created (their Originate failed): there is nothing to record."""
         self.ids = [c for c in self.ids if c in self.seen]
@@ -388,12 +409,6 @@ class Traffic:
 
     async def until(self, placed: int, timeout: float = 60) -> None:
         await eventually(lambda: self.placed >= placed, timeout=timeout, interval=0.2)
-
-    async def queued_in_asterisk(self) -> int:
-        """Callers of ours Asterisk has waiting in a queue now (QueueStatus)."""
-        status = await self.ami.action("QueueStatus", multi=True, timeout=10)
-        mine = {u for cid in self.ids for u in self.channels.get(cid, ())}
-        return sum(1 for e in status.events if e.name == "QueueEntry" and e.get("Uniqueid") in mine)
 
 
 def asterisk_cdrs(csv_path: Path, linkedids: set[str]) -> list[tuple[str, int]]:

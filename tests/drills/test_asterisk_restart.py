@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 
-from core.ami import AmiClient
 from tests.asterisk.conftest import SANDBOX, AsteriskSandbox, eventually
 from tests.drills.conftest import (
     CallWatch,
@@ -23,12 +22,11 @@ pytestmark = [pytest.mark.drills, pytest.mark.asterisk, pytest.mark.postgres]
 
 
 async def test_asterisk_restart_under_traffic(
-    asterisk_sandbox: AsteriskSandbox, ami: AmiClient, drill_db: str, new_bridge: NewBridge
+    asterisk_sandbox: AsteriskSandbox, watch: CallWatch, drill_db: str, new_bridge: NewBridge
 ) -> None:
     bridge = new_bridge(drill_db)
     bridge.start()
     await bridge.wait_ready()
-    watch = CallWatch(ami)
     with Traffic(watch, every=0.8, stay=4.0) as traffic:
         await traffic.until(4)
         before = set(watch.ids)
@@ -36,8 +34,8 @@ async def test_asterisk_restart_under_traffic(
         # Every channel died with the old Asterisk: no Hangup will come for them.
         for cid in before:
             watch.hung_up.add(cid)
-        await ami.wait_connected(60)
-        await ami.wait_booted(60)
+        await watch.ami.wait_connected(60)
+        await watch.ami.wait_booted(60)
         await bridge.wait_ready(idle_agents=False)
         after = traffic.placed
         await traffic.until(after + 4)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from core.ami import AmiClient
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.drills.conftest import (
     CallWatch,
@@ -31,14 +30,13 @@ def waiting(board: dict[str, Any]) -> int:
 
 async def test_kill_9_with_calls_queued_and_talking(
     asterisk_sandbox: AsteriskSandbox,
-    ami: AmiClient,
+    watch: CallWatch,
     drill_db: str,
     new_bridge: NewBridge,
 ) -> None:
     bridge = new_bridge(drill_db)
     bridge.start()
     await bridge.wait_ready()
-    watch = CallWatch(ami)
 
     # Callers stay until the drill hangs them up, so what happens during the outage is chosen, not timed.
     stay = 300

@@ -10,7 +10,6 @@ import os
 
 import pytest
 
-from core.ami import AmiClient
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.drills.conftest import (
     CallWatch,
@@ -29,7 +28,7 @@ DOWN = float(os.environ.get("DRILL_PG_DOWN_SECONDS", "12"))
 
 async def test_postgres_down_under_traffic(
     asterisk_sandbox: AsteriskSandbox,
-    ami: AmiClient,
+    watch: CallWatch,
     pg: PgCluster,
     drill_db: str,
     new_bridge: NewBridge,
@@ -37,7 +36,6 @@ async def test_postgres_down_under_traffic(
     bridge = new_bridge(drill_db)
     bridge.start()
     await bridge.wait_ready()
-    watch = CallWatch(ami)
     spooled = 0.0
     with Traffic(watch, every=1.0, stay=2.0) as traffic:
         await traffic.until(3)

@@ -10,7 +10,6 @@ import os
 import aiohttp
 import pytest
 
-from core.ami import AmiClient
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.drills.conftest import (
     CallWatch,
@@ -45,7 +44,7 @@ async def redis_states(server: RedisServer) -> dict[str, str]:
 
 async def test_redis_hung_under_traffic(
     asterisk_sandbox: AsteriskSandbox,
-    ami: AmiClient,
+    watch: CallWatch,
     drill_db: str,
     redis_server: RedisServer,
     new_bridge: NewBridge,
@@ -53,7 +52,6 @@ async def test_redis_hung_under_traffic(
     bridge = new_bridge(drill_db, redis={"url": redis_server.url})
     bridge.start()
     await bridge.wait_ready()
-    watch = CallWatch(ami)
     pops: dict[str, float] = {}  # call id → when its pop reached agent 1001's desktop
     loop = asyncio.get_running_loop()
 
