@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from billing.cdr import CdrConfig, CdrIngest
 from billing.rating import Rater
+from billing.recovered_calls import record_unrecorded_calls
 from billing.tariffs import BillingConfig
 from core.cli import CliContext, Commands, Sessions, vn_day
 from core.component import ComponentSpec, Infra
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from tongdai.settings import Settings
 
 __all__ = ["SPEC", "BillingSections", "running"]
+
+log = logging.getLogger(__name__)
 
 EXPORT_COLUMNS = (
     "call_id",
@@ -49,9 +53,29 @@ class BillingSections(Section):
     cdr: CdrConfig = CdrConfig()
 
 
+async def _after_connect(
+    settings: Settings, infra: Infra, cdrs: CdrIngest, tasks: set[asyncio.Task[None]]
+) -> None:
+    """After each AMI login (the tracker has re-synced by then): CDRs posted while no link was up —
+    between the start's reconciliation and the first login, or during an AMI outage — are only in
+    Asterisk's CSV, and calls that began and ended unseen have no record. Off the connect path."""
+
+    async def catch_up() -> None:
+        try:
+            await cdrs.reconcile_csv(settings.cdr.csv_path)
+            await record_unrecorded_calls(infra.sessions, live=set(infra.tracker.calls))
+        except Exception:
+            log.exception("CDR catch-up after the AMI login failed (the next start retries it)")
+
+    task = asyncio.create_task(catch_up(), name="cdr-catch-up")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
 @asynccontextmanager
 async def running(settings: Settings, infra: Infra) -> AsyncIterator[CdrIngest]:
     s = settings
+    pending: set[asyncio.Task[None]] = set()
     cdrs = CdrIngest(infra.sessions, s.node.data_dir / "spool", s.asterisk.system_name, Rater(s.billing))
     cdrs.attach(infra.bus)
     cdrs.start()
@@ -59,7 +83,10 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[CdrIngest]:
         # Calls that ended while we were down: their CDRs are in Asterisk's own CSV.
         await cdrs.drain_spool()
         await cdrs.reconcile_csv(s.cdr.csv_path)
+        await record_unrecorded_calls(infra.sessions)
         await cdrs.rate_pending()  # CDRs stored unrated when their rating failed: rated now
+        if infra.ami is not None:
+            infra.ami.on_connected(lambda: _after_connect(s, infra, cdrs, pending))
         if infra.metrics is not None:
             infra.metrics.watch_writer(cdrs.writer)
             infra.metrics.gauge(
@@ -74,6 +101,9 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[CdrIngest]:
             infra.retention.register("cdrs", s.retention.cdrs, cdrs.purge)
         yield cdrs
     finally:
+        for task in list(pending):
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await cdrs.stop()  # what the database cannot take now goes to the spool
 
 

@@ -286,6 +286,20 @@ class CallTracker:
                 self._emit("started", known)
             known.channels.add(uid)
 
+    def resync_queued(self, entries: Iterable[tuple[str, str, str, str]]) -> None:
+        """After :meth:`resync`: (uniqueid, queue, channel, seconds waited) of callers Asterisk still
+        has in a queue. A call we did not know was queued is marked so (``call.queued``)."""
+        for uid, queue, channel, wait in entries:
+            call = self.call_for_uniqueid(uid)
+            if call is None or call.queued_at is not None or call.answered_at is not None:
+                continue
+            call.queue, call.queue_channel = queue, channel
+            try:
+                call.queued_at = self._now() - float(wait or 0)
+            except ValueError:
+                call.queued_at = self._now()
+            self._emit("queued", call)
+
 
 async def resync_from_ami(tracker: CallTracker, action: Callable[..., Awaitable[Any]]) -> None:
     """Fetch the live channels with CoreShowChannels and re-sync the tracker."""
@@ -296,4 +310,11 @@ async def resync_from_ami(tracker: CallTracker, action: Callable[..., Awaitable[
         if e.name == "CoreShowChannel"
     ]
     tracker.resync(pairs)
-    log.info("call state re-synced: %d live channels", len(pairs))
+    # Callers still waiting in a queue: without this, a restarted bridge (or one back from an AMI
+    # outage) counts them nowhere until they are answered, and the wallboard shows empty queues.
+    status = await action("QueueStatus", multi=True, timeout=10)
+    entries = [e for e in status.events if e.name == "QueueEntry"]
+    tracker.resync_queued(
+        (e.get("Uniqueid"), e.get("Queue"), e.get("Channel"), e.get("Wait")) for e in entries
+    )
+    log.info("call state re-synced: %d live channels, %d callers queued", len(pairs), len(entries))

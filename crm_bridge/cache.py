@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
@@ -105,8 +106,13 @@ class ProfileCache:
         ttl_seconds: int = 300,
         negative_ttl_seconds: int = 30,
         tombstone_seconds: int = 5,
+        skip_after_failure: float = 5.0,
     ) -> None:
         self.redis = redis
+        # After a failure, reads and writes skip Redis for a while (the directory answers): a hung
+        # Redis otherwise costs every lookup its full socket timeout, and a pop lands after the answer.
+        self.skip_after_failure = skip_after_failure
+        self._skip_until = 0.0
         self.prefix = prefix
         self.ttl = ttl_seconds
         self.negative_ttl = negative_ttl_seconds
@@ -114,23 +120,34 @@ class ProfileCache:
         self._lookup = redis.register_script(_LOOKUP)
         self._put = redis.register_script(_PUT)
 
+    def _skipping(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def _failed(self, err: RedisError) -> None:
+        self._skip_until = time.monotonic() + self.skip_after_failure
+        log.warning("profile cache unavailable (skipped for %.0f s): %s", self.skip_after_failure, err)
+
     def _k(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
 
     async def get(self, customer_id: str) -> CustomerProfile | None:
+        if self._skipping():
+            return None
         try:
             raw = await self.redis.get(self._k("p", customer_id))
         except RedisError as err:
-            log.warning("profile cache unavailable: %s", err)
+            self._failed(err)
             return None
         return self._decode(raw)
 
     async def lookup(self, kind: KeyKind, key: str) -> CacheLookup:
         """Look up by number (``"n"``, E.164) or account (``"a"``) in one round trip."""
+        if self._skipping():
+            return _MISS
         try:
             res = await self._lookup(keys=[self._k(kind, key)], args=[self.prefix + "p:"])
         except RedisError as err:
-            log.warning("profile cache unavailable: %s", err)
+            self._failed(err)
             return _MISS
         if res is None:
             return _MISS
@@ -163,20 +180,22 @@ class ProfileCache:
         keys += [self._k("n", n) for n in {*profile.numbers, *extra_numbers}]
         keys += [self._k("a", a) for a in {*profile.accounts, *extra_accounts}]
         data = json.dumps(profile.to_json(), ensure_ascii=False, separators=(",", ":"))
+        if self._skipping():
+            return False
         try:
             return bool(await self._put(keys=keys, args=[data, self.ttl, cid]))
         except RedisError as err:
-            log.warning("profile cache unavailable: %s", err)
+            self._failed(err)
             return False
 
     async def put_unknown(self, kind: KeyKind, key: str) -> None:
         """Remember briefly that nobody holds this number/account."""
-        if self.negative_ttl <= 0:
+        if self.negative_ttl <= 0 or self._skipping():
             return
         try:
             await self.redis.set(self._k(kind, key), NO_OWNER, ex=self.negative_ttl, nx=True)
         except RedisError as err:
-            log.warning("profile cache unavailable: %s", err)
+            self._failed(err)
 
     async def invalidate(
         self, customer_id: str, numbers: Iterable[str] = (), accounts: Iterable[str] = ()
