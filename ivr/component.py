@@ -26,6 +26,7 @@ from ivr.callback_config import CallbackConfig
 from ivr.callback_dialler import CallbackDialler, ReadyAgent
 from ivr.callbacks import CallbackStore
 from ivr.config import IvrConfig
+from ivr.exit_route import QueueExitRoute
 from ivr.metrics import IvrMetrics
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ async def running(
         pop_profiles=crm.pop,
     )
     route.register(infra.agi)
+    QueueExitRoute(settings, infra.tracker, acd.policy, callbacks).register(infra.agi)
 
     def mount(app: web.Application) -> None:
         add_routes(app, callbacks, infra.audit)
