@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from acd.exits import ExitRule, ExitsConfig, decide_exit
 from acd.policy import RoutingPolicy
 from core.errors import ConfigError
-from tongdai.settings import parse_config
 from tests.support.settings import REPO
+from tongdai.settings import parse_config
 
 POLICY = RoutingPolicy()  # vip 300 / 15 s, gold 25 / 30 s, standard 10 / 60 s, weight 16
 MAX_WAIT = {"mobile": 600, "care": 600, "billing": 600}
