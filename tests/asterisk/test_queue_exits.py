@@ -20,7 +20,9 @@ from core.ami import AmiClient
 from core.db import create_engine
 from core.models import CallRecord
 from crm_bridge.demo_data import load_demo
+from ivr import numbers
 from ivr.models import CallbackRequest
+from ivr.prompts import word_sounds
 from tests.asterisk.acd_support import clear_queue
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
 from tests.asterisk.test_ivr_menus import Recorder
@@ -148,3 +150,65 @@ async def test_caller_takes_the_callback_offer_by_dtmf(make_bridge: Factory, ami
     ]
     # The worklist row keeps the caller's place: the priority their wait had earned, not the entry one.
     assert rows[0].priority >= b.policy.effective_priority("standard", WAIT)
+
+
+UNKNOWN = "0281234567"  # no customer: served as the lowest tier (standard)
+
+
+def played_sounds(sandbox: AsteriskSandbox, since: int) -> dict[str, list[str]]:
+    """Sounds Asterisk played since byte ``since`` of messages.log ("<chan> Playing 'tongdai/…'"), per
+    channel: two announcements may play at once and their lines interleave."""
+    with sandbox.log_path.open("rb") as f:
+        f.seek(since)
+        log = f.read().decode(errors="replace")
+    out: dict[str, list[str]] = {}
+    for line in log.splitlines():
+        if "> Playing 'tongdai/" in line:
+            chan = line.split("<", 1)[1].split(">", 1)[0]
+            out.setdefault(chan, []).append(line.split("Playing '", 1)[1].split(".", 1)[0])
+    return out
+
+
+async def test_waiting_callers_hear_their_position_and_expected_wait(
+    make_bridge: Factory, ami: AmiClient, asterisk_sandbox: AsteriskSandbox
+) -> None:
+    over = exit_settings({"action": "callback"})
+    over["queue_exits"]["queues"]["tv"]["exit"]["after_seconds"] = 120  # nobody leaves during the test
+    over["announcements"] = {
+        "enabled": True,
+        "first_after_seconds": 5,
+        "interval_seconds": 600,
+        "default_aht_seconds": 150,
+    }
+    b, _ = await make_bridge(over)
+    assert b.ivr_component is not None and b.ivr_component.announcer is not None
+    announcer = b.ivr_component.announcer
+
+    async def two_agents(queue: str) -> int:  # two agents serving tv, all busy (nobody logged in)
+        return 2
+
+    announcer.agents_serving = two_agents
+    log_start = asterisk_sandbox.log_path.stat().st_size
+    await place_call(ami, STANDARD, stay=40)
+    await eventually(lambda: [c for c in b.tracker.calls.values() if c.queue_channel], timeout=20)
+    await place_call(ami, UNKNOWN, stay=40)
+
+    def both_heard() -> bool:
+        played = played_sounds(asterisk_sandbox, log_start).values()
+        return all(any(p == s for p in played) for s in expected)
+
+    # Position 1: 1 × 150 / 2 = 75 s → "about 2 minutes"; position 2: 150 s → 3 minutes.
+    expected = [sentence_of(1, 2), sentence_of(2, 3)]
+    await eventually(both_heard, timeout=40)
+    assert announcer.announced == 2
+
+
+def sentence_of(position: int, minutes: int) -> list[str]:
+    return [
+        "tongdai/vi/queue_position",
+        *word_sounds(numbers.number(position, "vi")),
+        "tongdai/vi/queue_position_end",
+        "tongdai/vi/queue_expected_wait",
+        *word_sounds(numbers.number(minutes, "vi")),
+        "tongdai/vi/queue_minutes",
+    ]
