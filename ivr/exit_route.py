@@ -86,7 +86,7 @@ class QueueExitRoute:
         elif d.action == "callback":
             await self._offer_callback(agi, call_id, queue, tier=tier, d=d, lang=lang)
         elif d.action == "voicemail":
-            self._mark(call_id, "voicemail", disposition="exit_voicemail")
+            self._mark(call_id, "exit:voicemail", disposition="exit_voicemail")
             await agi.stream_file(prompt_sound(lang, "queue_voicemail"))
             await agi.set_variable("TONGDAI_MAILBOX", d.mailbox)
             await agi.set_variable("TONGDAI_ACTION", "voicemail")

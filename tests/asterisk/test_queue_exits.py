@@ -24,7 +24,7 @@ from ivr import numbers
 from ivr.models import CallbackRequest
 from ivr.prompts import word_sounds
 from tests.asterisk.acd_support import clear_queue
-from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
+from tests.asterisk.conftest import VOICEMAIL_BOX, AsteriskSandbox, eventually, place_call
 from tests.asterisk.test_ivr_menus import Recorder
 from tests.support.settings import TEST_QUEUES
 from tongdai.app import Bridge
@@ -150,6 +150,28 @@ async def test_caller_takes_the_callback_offer_by_dtmf(make_bridge: Factory, ami
     ]
     # The worklist row keeps the caller's place: the priority their wait had earned, not the entry one.
     assert rows[0].priority >= b.policy.effective_priority("standard", WAIT)
+
+
+async def test_caller_leaves_a_voicemail_at_the_exit(
+    make_bridge: Factory, ami: AmiClient, asterisk_sandbox: AsteriskSandbox
+) -> None:
+    inbox = asterisk_sandbox.root / f"var/spool/asterisk/voicemail/tongdai/{VOICEMAIL_BOX}/INBOX"
+    for old in inbox.glob("msg*"):
+        old.unlink()
+    b, rec = await make_bridge(exit_settings({"action": "voicemail", "mailbox": VOICEMAIL_BOX}))
+    # The caller speaks (the main menu prompt, three times over) from before the beep until it hangs up.
+    speech = "&".join(["tongdai/vi/main_menu"] * 3)
+    await place_call(
+        ami, STANDARD, stay=35, variables={"TONGDAI_PLAY": speech, "TONGDAI_PLAY_DELAY": str(WAIT + 2)}
+    )
+    ended: dict[str, Any] = await eventually(lambda: rec.ended(STANDARD), timeout=120)
+    r = await record_of(b, ended["call_id"])
+    assert r.disposition == "exit_voicemail" and "exit:voicemail" in r.ivr_path
+    # The recording proves it: Asterisk stored the message (with its metadata naming the caller).
+    msgs = await eventually(lambda: sorted(inbox.glob("msg*.wav")), timeout=15)
+    assert msgs[0].stat().st_size > 8000  # more than half a second of 8 kHz 16-bit audio
+    meta = msgs[0].with_suffix(".txt").read_text(errors="replace")
+    assert STANDARD in meta
 
 
 UNKNOWN = "0281234567"  # no customer: served as the lowest tier (standard)
