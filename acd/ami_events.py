@@ -8,6 +8,8 @@ the caller entered ``Queue()``), and records the caller's queue channel on it.
 
 from __future__ import annotations
 
+import time
+
 from acd.agents import MEMBER_EVENTS, AgentStateService
 from acd.aging import QueueAger
 from acd.phone_service import PhoneStateService
@@ -31,7 +33,13 @@ def subscribe(
         if name == "QueueCallerJoin":
             call = tracker.calls.get(ev.get("Linkedid")) or tracker.call_for_uniqueid(ev.get("Uniqueid"))
             # An unannotated caller (IVR fallback) ages as the lowest tier: the policy maps "" there.
-            ager.caller_joined(ev.get("Queue"), ev.get("Channel"), call.acd_tier if call else "")
+            # An overflowed caller (acd/exits.py) keeps aging from their first queue's entry.
+            waited = 0.0
+            if call is not None and call.queued_at is not None and call.answered_at is None:
+                waited = max(0.0, time.time() - call.queued_at)
+            ager.caller_joined(
+                ev.get("Queue"), ev.get("Channel"), call.acd_tier if call else "", waited=waited
+            )
         elif name in ("QueueCallerLeave", "QueueCallerAbandon", "Hangup"):
             ager.caller_left(ev.get("Channel"))
         if name in MEMBER_EVENTS:

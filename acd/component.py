@@ -17,11 +17,13 @@ from acd.agent_store import MemoryAgentStore, RedisAgentStore
 from acd.agents import AgentStateService
 from acd.aging import QueueAger
 from acd.ami_events import subscribe
+from acd.estimate import AnnouncementsConfig
+from acd.exits import ExitsConfig, check_exits
 from acd.phone_service import PhoneStateService
 from acd.policy import AcdPolicy, AcdPolicyConfig
 from core.cli import CliContext, Commands
 from core.component import ComponentSpec, Infra
-from core.config import Section
+from core.config import QueueConfig, Section
 
 if TYPE_CHECKING:
     from tongdai.settings import Settings
@@ -38,6 +40,10 @@ class AcdSections(Section):
         "other": "standard",
         "standard": "standard",
     }
+    # After a queue's maximum wait: overflow, callback offer, voicemail (acd/exits.py). Never a hang-up.
+    queue_exits: ExitsConfig = ExitsConfig()
+    # Position and expected-wait messages to queued callers (acd/estimate.py, acd/announce.py).
+    announcements: AnnouncementsConfig = AnnouncementsConfig()
 
 
 class _TierMapped(Protocol):
@@ -52,6 +58,23 @@ def check_tier_map(s: _TierMapped) -> Iterable[str]:
     for crm_tier, acd_tier in s.tier_map.items():
         if acd_tier not in acd_tiers:
             yield f"tier_map.{crm_tier}: {acd_tier!r} is not a tier in acd.tiers"
+
+
+class _Exits(_TierMapped, Protocol):
+    @property
+    def queue_exits(self) -> ExitsConfig: ...
+    @property
+    def announcements(self) -> AnnouncementsConfig: ...
+    @property
+    def queues(self) -> list[QueueConfig]: ...
+
+
+def check_queue_exits(s: _Exits) -> Iterable[str]:
+    tiers = [t.name for t in s.acd.tiers]
+    yield from check_exits(s, [q.name for q in s.queues], tiers)
+    for t in s.announcements.spare_tiers:
+        if t not in tiers:
+            yield f"announcements.spare_tiers: {t!r} is not a tier in acd.tiers"
 
 
 @dataclass
@@ -113,4 +136,6 @@ def commands(cli: Commands) -> None:
     sim.add_argument("rest", nargs=argparse.REMAINDER)
 
 
-SPEC = ComponentSpec("acd", sections=AcdSections, checks=(check_tier_map,), commands=commands)
+SPEC = ComponentSpec(
+    "acd", sections=AcdSections, checks=(check_tier_map, check_queue_exits), commands=commands
+)

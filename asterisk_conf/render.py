@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the complete model is the composition root's; typing only, 
 from trunks.routes import FINAL_CAUSES, did_forms, pattern_regex
 
 TEMPLATES = Path(__file__).parent / "templates"
+VOICEMAIL_CONTEXT = "tongdai"
 
 # Events tongdai consumes (plus FullyBooted, which the include-only filter must let through).
 AMI_EVENTS = (
@@ -62,6 +63,7 @@ FILES = (
     "cel.conf",
     "musiconhold.conf",
     "features.conf",
+    "voicemail.conf",
 )
 
 
@@ -95,6 +97,9 @@ def render_all(settings: Settings) -> dict[str, str]:
         # RTP on the SIP address when it is a concrete one (loopback in the sandbox); a wildcard
         # bind leaves RTP on every interface.
         "media_address": "" if bind in ("0.0.0.0", "::", "[::]") else bind,
+        # Queue exits to voicemail (acd/exits.py): the boxes live in voicemail.conf's own context.
+        "voicemail_context": VOICEMAIL_CONTEXT,
+        "mailboxes": settings.queue_exits.mailboxes(),
     }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in FILES}
 

@@ -176,7 +176,14 @@ class CallTracker:
             return
         call.queue = ev.get("Queue")
         call.queue_channel = ev.get("Channel")
-        call.queued_at = self._now()
+        # An overflow (acd/exits.py) re-enters a queue unanswered: the wait still counts from the first
+        # queue. A call answered and then transferred back into a queue starts a new wait.
+        if call.queued_at is None or call.answered_at is not None:
+            call.queued_at = self._now()
+        # app_queue reports a timeout as QueueCallerAbandon too; a caller who comes back into a queue
+        # did not abandon.
+        if call.disposition == "abandoned":
+            call.disposition = ""
         # (The event's "Priority" header is the dialplan step, not the queue priority: the IVR
         # annotates the queue priority it chose.)
         if not call.caller_number:

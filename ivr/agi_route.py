@@ -137,7 +137,7 @@ class IvrRoute:
                     result, found = await self._execute(agi, call_id, ivr, step)
                     profile = found or profile
                 step = ivr.feed(result)
-            await self._hand_over(agi, call_id, decided, profile)
+            await self._hand_over(agi, call_id, decided, profile, ivr.summary()["language"] or "")
         except AgiHangup:
             ivr.on_hangup()
             raise
@@ -243,6 +243,7 @@ class IvrRoute:
         call_id: str,
         decided: Step | None,
         profile: CustomerFacts | None,
+        language: str = "",
     ) -> None:
         if isinstance(decided, Transfer):
             acd_tier = self._acd_tier(profile)
@@ -250,8 +251,12 @@ class IvrRoute:
             queue = self.settings.queue(decided.queue)
             await agi.set_variable("TONGDAI_QUEUE", queue.name)
             await agi.set_variable("TONGDAI_PRIO", str(prio))
-            await agi.set_variable("TONGDAI_MAXWAIT", str(queue.max_wait))
+            # Queue()'s timeout: the wait after which the queue's exit (acd/exits.py) is taken.
+            limit = self.settings.queue_exits.wait_limit(queue.name, acd_tier, queue.max_wait)
+            await agi.set_variable("TONGDAI_MAXWAIT", str(limit))
             await agi.set_variable("TONGDAI_TIER", acd_tier)
+            if language:  # the exit's prompts and the announcements speak the caller's language
+                await agi.set_variable("TONGDAI_LANG", language)
             if profile is not None:
                 await agi.set_variable("TONGDAI_CUSTOMER", profile.customer_id)
             await agi.set_variable("TONGDAI_ACTION", "queue")

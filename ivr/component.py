@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
+from acd.announce import QueueAnnouncer
 from acd.component import AcdComponent
 from core.ami import AmiClient
 from core.bus import BusEvent
@@ -26,7 +27,10 @@ from ivr.callback_config import CallbackConfig
 from ivr.callback_dialler import CallbackDialler, ReadyAgent
 from ivr.callbacks import CallbackStore
 from ivr.config import IvrConfig
+from ivr.exit_route import QueueExitRoute
 from ivr.metrics import IvrMetrics
+from ivr.numbers import number
+from ivr.prompts import word_sounds
 
 if TYPE_CHECKING:
     from tongdai.settings import Settings
@@ -63,6 +67,7 @@ class IvrComponent:
     callbacks: CallbackStore
     metrics: IvrMetrics
     dialler: CallbackDialler | None  # callbacks.dialler.enabled, on a node with AMI
+    announcer: QueueAnnouncer | None = None  # announcements.enabled, on a node with AMI
 
 
 @asynccontextmanager
@@ -86,20 +91,55 @@ async def running(
         pop_profiles=crm.pop,
     )
     route.register(infra.agi)
+    QueueExitRoute(settings, infra.tracker, acd.policy, callbacks).register(infra.agi)
 
     def mount(app: web.Application) -> None:
         add_routes(app, callbacks, infra.audit)
 
     infra.mount(mount)
+    announcer = _announcer(settings, infra, acd)
     dialler = None
     if infra.ami is not None and cb.dialler.enabled:
         dialler = _dialler(settings, infra, infra.ami, callbacks, acd)
         await dialler.start()
     try:
-        yield IvrComponent(route, callbacks, metrics, dialler)
+        yield IvrComponent(route, callbacks, metrics, dialler, announcer)
     finally:
+        if announcer is not None:
+            await announcer.stop()
         if dialler is not None:
             await dialler.stop()
+
+
+def _announcer(settings: Settings, infra: Infra, acd: AcdComponent) -> QueueAnnouncer | None:
+    """Position and expected-wait announcements (acd/announce.py), spoken with the IVR's words."""
+    if infra.ami is None or not settings.announcements.enabled:
+        return None
+    serving = ("ready", "ringing", "on_call", "wrap_up")
+
+    async def agents_serving(queue: str) -> int:
+        return sum(1 for a in await acd.agents.states() if queue in a.queues and a.status in serving)
+
+    def words(n: int, lang: str) -> list[str]:
+        return list(word_sounds(number(n, "en" if lang == "en" else "vi")))
+
+    announcer = QueueAnnouncer(
+        settings.announcements,
+        infra.tracker,
+        agents_serving,
+        words,
+        default_language=settings.ivr.default_language,
+    )
+    announcer.bind(infra.ami.action)
+
+    async def talk(ev: BusEvent) -> None:
+        t = ev.data.get("talk_seconds")
+        if isinstance(t, int | float):
+            announcer.observe_talk(float(t))
+
+    infra.bus.subscribe("call.agent_complete", talk, name="queue-announcer-aht")
+    announcer.start()
+    return announcer
 
 
 def _dialler(

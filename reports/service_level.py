@@ -8,8 +8,15 @@ agent within ``sl_threshold_seconds`` (60 s), measured 24 h a day. The definitio
   entered (a call crossing midnight stays on the day it arrived);
 * **answered**: an agent connected; **abandoned**: the caller left unanswered; **abandoned_short**: of
   those, the ones who left within ``short_abandon_seconds`` (reported apart, still counted as abandoned);
-* **sl** = answered within the threshold / (answered + abandoned); a wait of exactly the threshold is
-  within; short abandons stay in the denominator, as on the wallboard;
+* **exited**: the caller reached the queue's maximum wait and took its exit (acd/exits.py): a callback
+  request, voicemail or the goodbye after declining the callback. Not an abandon (the caller did not
+  give up), but not answered by an agent either, so it stays in the SL denominator;
+* **overflow**: a call moved from one queue to another (acd/exits.py) is *one* offered call, counted in
+  the queue where it ended (answered there, abandoned or exited), with its wait from its *first* queue
+  entry; it is never an abandon of the first queue. ``overflowed_in`` counts such calls in the queue
+  that received them, ``overflowed_out`` in the queue they first entered (queue rows and the total);
+* **sl** = answered within the threshold / (answered + abandoned + exited); a wait of exactly the
+  threshold is within; short abandons stay in the denominator, as on the wallboard;
 * **asa** = mean wait of answered calls (queue entry → answer); **aht** = mean talk time of answered
   calls (wrap-up excluded); **longest_wait** = the longest wait of any offered call, answered or not;
 * **compliant**: sl ≥ target (``None`` when nothing was answered or abandoned).
@@ -45,7 +52,11 @@ _EPSILON = 0.001
 
 DEFINITIONS = {
     "offered": "calls that entered a queue, counted on the Asia/Ho_Chi_Minh day they entered it",
-    "sl": "answered within the threshold (inclusive) / (answered + abandoned)",
+    "sl": "answered within the threshold (inclusive) / (answered + abandoned + exited)",
+    "exited": "took the queue's exit at its maximum wait (callback, voicemail, goodbye); not an abandon",
+    "overflowed_in": "calls that came from another queue by overflow; counted once, where they ended",
+    "overflowed_out": "calls whose first queue this was and that overflowed to another (not abandons here)",
+    "wait": "from the first queue entry (an overflowed call keeps the time it waited before)",
     "abandoned_short": "abandoned within short_abandon_seconds; included in abandoned and in the SL",
     "asa": "mean wait of answered calls (queue entry to answer), seconds",
     "aht": "mean talk time (answer to hang-up) of answered calls, seconds; wrap-up excluded",
@@ -94,6 +105,9 @@ class Figures:
     answered_in_sl: int = 0
     abandoned: int = 0
     abandoned_short: int = 0
+    exited: int = 0  # took the queue's exit (callback, voicemail, goodbye)
+    overflowed_in: int = 0
+    overflowed_out: int = 0
     wait_sum: float = 0.0  # over answered calls
     talk_sum: float = 0.0
     talked: int = 0  # answered calls with a talk time
@@ -105,19 +119,26 @@ class Figures:
         self.answered_in_sl += other.answered_in_sl
         self.abandoned += other.abandoned
         self.abandoned_short += other.abandoned_short
+        self.exited += other.exited
+        self.overflowed_in += other.overflowed_in
+        self.overflowed_out += other.overflowed_out
         self.wait_sum += other.wait_sum
         self.talk_sum += other.talk_sum
         self.talked += other.talked
         self.longest_wait = max(self.longest_wait, other.longest_wait)
 
     @property
+    def handled(self) -> int:
+        return self.answered + self.abandoned + self.exited
+
+    @property
     def sl(self) -> float | None:
-        handled = self.answered + self.abandoned
+        handled = self.handled
         return self.answered_in_sl / handled if handled else None
 
     @property
     def compliant(self) -> bool | None:
-        handled = self.answered + self.abandoned
+        handled = self.handled
         if not handled:
             return None
         # Exact: 0.8 as a float would misjudge e.g. 4 in 5 on some targets.
@@ -139,6 +160,9 @@ class Figures:
             "answered_in_sl": self.answered_in_sl,
             "abandoned": self.abandoned,
             "abandoned_short": self.abandoned_short,
+            "exited": self.exited,
+            "overflowed_in": self.overflowed_in,
+            "overflowed_out": self.overflowed_out,
             "sl": None if sl is None else round(sl, 4),
             "asa": None if asa is None else round(asa, 2),
             "aht": None if aht is None else round(aht, 2),
@@ -218,6 +242,10 @@ async def service_level_report(
     async with sessions() as s:
         call_rows = await s.execute(_call_aggregate(bounds, cfg, queue))
         agent_rows = await s.execute(_agent_calls(start, end, queue))
+        # Overflowed calls of the period whatever queue they ended in: their first queue is in the path.
+        overflow_rows = list(
+            await s.scalars(select(CallRecord.ivr_path).where(*_in_period(start, end, None), _overflowed()))
+        )
         inside = await s.execute(
             select(
                 AgentStateLog.agent,
@@ -247,15 +275,22 @@ async def service_level_report(
             answered_in_sl=int(nums[2] or 0),
             abandoned=int(nums[3] or 0),
             abandoned_short=int(nums[4] or 0),
-            wait_sum=float(nums[5] or 0),
-            talk_sum=float(nums[6] or 0),
-            talked=int(nums[7] or 0),
-            longest_wait=float(nums[8] or 0),
+            exited=int(nums[5] or 0),
+            overflowed_in=int(nums[6] or 0),
+            wait_sum=float(nums[7] or 0),
+            talk_sum=float(nums[8] or 0),
+            talked=int(nums[9] or 0),
+            longest_wait=float(nums[10] or 0),
         )
         total.add(f)
         days[day_list[int(idx)]].add(f)
         queues.setdefault(q, Figures(target)).add(f)
         tiers.setdefault(tier or "standard", Figures(target)).add(f)
+
+    for first in _first_queues(overflow_rows):
+        if queue is None or first == queue:
+            queues.setdefault(first, Figures(target)).overflowed_out += 1
+            total.overflowed_out += 1
 
     agents: dict[str, AgentFigures] = {}
     for agent, n, talk in agent_rows:
@@ -316,11 +351,15 @@ def _call_aggregate(bounds: list[datetime], cfg: ReportsConfig, queue: str | Non
             case((c.answered_at.is_not(None), 1), else_=0).label("answered"),
             func.coalesce(c.wait_seconds, 0.0).label("wait"),
             c.talk_seconds.label("talk"),
+            case((c.disposition.like(f"{EXIT_PREFIX}%"), 1), else_=0).label("exited"),
+            case((_overflowed(), 1), else_=0).label("overflowed"),
         )
         .where(*_in_period(bounds[0], bounds[-1], queue))
         .subquery()
     )
-    answered, abandoned, wait = rows.c.answered == 1, rows.c.answered == 0, rows.c.wait
+    answered, wait = rows.c.answered == 1, rows.c.wait
+    exited = and_(rows.c.answered == 0, rows.c.exited == 1)
+    abandoned = and_(rows.c.answered == 0, rows.c.exited == 0)
     return select(
         rows.c.day,
         rows.c.queue,
@@ -330,11 +369,32 @@ def _call_aggregate(bounds: list[datetime], cfg: ReportsConfig, queue: str | Non
         func.sum(case((and_(answered, wait <= cfg.sl_threshold_seconds + _EPSILON), 1), else_=0)),
         func.sum(case((abandoned, 1), else_=0)),
         func.sum(case((and_(abandoned, wait <= cfg.short_abandon_seconds + _EPSILON), 1), else_=0)),
+        func.sum(case((exited, 1), else_=0)),
+        func.sum(rows.c.overflowed),
         func.sum(case((answered, wait), else_=0.0)),
         func.sum(case((answered, rows.c.talk), else_=None)),
         func.count(case((answered, rows.c.talk), else_=None)),
         func.max(wait),
     ).group_by(rows.c.day, rows.c.queue, rows.c.tier)
+
+
+# Set on the call record by the FastAGI exit route (ivr/exit_route.py).
+EXIT_PREFIX = "exit_"  # disposition exit_callback / exit_voicemail / exit_goodbye
+OVERFLOW_OUTCOME = "overflow"  # ivr_outcome of a call that overflowed; ivr_path has "overflow:<queue>"
+
+
+def _overflowed() -> Any:
+    return CallRecord.ivr_outcome == OVERFLOW_OUTCOME
+
+
+def _first_queues(paths: list[Any]) -> list[str]:
+    """The first queue of each overflowed call, from its path's first ``overflow:<queue>`` step."""
+    out = []
+    for path in paths:
+        steps = [p for p in (path or []) if isinstance(p, str) and p.startswith("overflow:")]
+        if steps:
+            out.append(steps[0].removeprefix("overflow:"))
+    return out
 
 
 def _agent_calls(start: datetime, end: datetime, queue: str | None) -> Any:
@@ -354,6 +414,9 @@ FIGURE_COLUMNS = (
     "answered_in_sl",
     "abandoned",
     "abandoned_short",
+    "exited",
+    "overflowed_in",
+    "overflowed_out",
     "sl",
     "asa",
     "aht",
@@ -409,17 +472,19 @@ def format_table(report: ServiceLevelReport) -> str:
     lines = [
         f"Service level {report.since} .. {report.until} (exclusive), Asia/Ho_Chi_Minh"
         + (f", queue {report.queue}" if report.queue else ""),
-        f"SL = answered within {report.threshold_seconds:g} s / (answered + abandoned); "
+        f"SL = answered within {report.threshold_seconds:g} s / (answered + abandoned + exited); "
         f"QCVN 36:2022 target {pct}; short abandon <= {report.short_abandon_seconds:g} s",
         "",
         f"{'scope':<6} {'key':<24} {'offered':>7} {'answ':>6} {'in SL':>6} {'aband':>6} {'short':>6} "
+        f"{'exit':>5} {'ovf in':>6} {'ovf out':>7} "
         f"{'SL':>7} {'ASA':>7} {'AHT':>7} {'max wait':>8}  ok",
     ]
     for scope, key, f in _rows(report):
         sl = f.sl
         lines.append(
             f"{scope:<6} {key:<24} {f.offered:>7} {f.answered:>6} {f.answered_in_sl:>6} {f.abandoned:>6} "
-            f"{f.abandoned_short:>6} {_fmt(None if sl is None else sl * 100, '6.1f'):>6}% "
+            f"{f.abandoned_short:>6} {f.exited:>5} {f.overflowed_in:>6} {f.overflowed_out:>7} "
+            f"{_fmt(None if sl is None else sl * 100, '6.1f'):>6}% "
             f"{_fmt(f.asa, '7.1f'):>7} {_fmt(f.aht, '7.1f'):>7} {f.longest_wait:>8.1f}  "
             f"{_verdict(f.compliant)}"
         )

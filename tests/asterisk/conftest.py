@@ -33,6 +33,7 @@ AMI_SECRET = "test-ami-secret"
 # settings; other tests' bridges never see them): a queue with a wrap-up, and an agent whose SIP
 # phone (PJSIP endpoint) never registers.
 ACD_WRAPUP_QUEUE: dict[str, Any] = {"name": "aftercall", "label": "Hậu mãi", "wrapup": 3, "members": []}
+VOICEMAIL_BOX = "7000"
 ACD_SIP_AGENT: dict[str, Any] = {
     "id": "7001",
     "name": "Máy SIP chưa đăng ký",
@@ -107,6 +108,10 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
         tmp_path_factory.mktemp("base"),
         queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE, *SIP_QUEUES],
         agents=[*base_config()["agents"], ACD_SIP_AGENT, *sip_agents()],
+        # A voicemail box for the queue-exit test (test_queue_exits.py): voicemail.conf and app_voicemail.
+        queue_exits={
+            "queues": {ACD_WRAPUP_QUEUE["name"]: {"exit": {"action": "voicemail", "mailbox": VOICEMAIL_BOX}}}
+        },
         # The SIP tier (tests/sip): carrier trunks, SIP phones and their queue, in the same Asterisk.
         **session_overrides(),
     )

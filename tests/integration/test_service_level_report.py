@@ -155,3 +155,38 @@ async def test_matches_a_recomputation_from_rows(sessions: async_sessionmaker[As
         == sum(f.offered for f in r.tiers.values())
         == len(in_period)
     )
+
+
+async def test_overflow_is_one_call_in_the_queue_it_ended_and_exits_are_not_abandons(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """o1 waited 300 s in tv, overflowed to care and was answered there at 330 s; o2 overflowed and then
+    took the callback offer in care; x1 took tv's exit (voicemail); a1 abandoned tv."""
+    o1 = call("o1", "2026-11-01 09:00:00", 330, queue="care", tier="standard", agent="1001")
+    o1.ivr_outcome, o1.ivr_path = "overflow", ["tv", "overflow:tv"]
+    o2 = call("o2", "2026-11-01 09:10:00", 700, answered=False, queue="care", tier="standard")
+    o2.ivr_outcome, o2.ivr_path = "overflow", ["tv", "overflow:tv", "exit:callback"]
+    o2.disposition = "exit_callback"
+    x1 = call("x1", "2026-11-01 10:00:00", 600, answered=False, queue="tv", tier="standard")
+    x1.disposition = "exit_voicemail"
+    a1 = call("a1", "2026-11-01 11:00:00", 40, answered=False, queue="tv", tier="standard")
+    a1.disposition = "abandoned"
+    await seed(sessions, [o1, o2, x1, a1])
+    r = await service_level_report(sessions, SINCE, UNTIL)
+    tv, care = r.queues["tv"], r.queues["care"]
+    # tv: only what ended there (x1 exited, a1 abandoned); its two overflows are not abandons.
+    assert (tv.offered, tv.abandoned, tv.exited, tv.overflowed_in, tv.overflowed_out) == (2, 1, 1, 0, 2)
+    assert (care.offered, care.answered, care.exited, care.overflowed_in, care.overflowed_out) == (
+        2,
+        1,
+        1,
+        2,
+        0,
+    )
+    assert care.asa == 330  # the wait from the first queue
+    t = r.total
+    assert (t.offered, t.answered, t.abandoned, t.exited, t.overflowed_out) == (4, 1, 1, 2, 2)
+    assert t.sl == 0.0  # exits stay in the denominator: no caller was answered within 60 s
+    # The same calls seen through --queue tv: tv's overflows are still reported as leaving it.
+    only_tv = await service_level_report(sessions, SINCE, UNTIL, queue="tv")
+    assert (only_tv.total.offered, only_tv.total.overflowed_out) == (2, 2)
