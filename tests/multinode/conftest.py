@@ -148,6 +148,8 @@ def node_config(key: str, root: Path, work: Path, *, db_url: str, run: str, toke
     }
     data = deep_merge(base_config(), over)
     data["ivr"] = SIMPLE_IVR
+    # Only these queues exist here: exits overflow nowhere (the default, a callback offer, stays).
+    data["queue_exits"] = {"default": {"action": "callback"}}
     return data
 
 
