@@ -39,12 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from acd.agent_state import AgentBook, AgentState, Transition
 from acd.agent_store import AgentStore, MemoryAgentStore
 from acd.aging import ActionFn, QueueAger
+from acd.routing import plan_from
 from acd.state_log import StateLogWriter
 from core.ami import AmiEvent, AmiResponse
 from core.bus import BusEvent, EventBus
 from core.config import AgentConfig
 from core.errors import AmiActionFailed, Conflict, NotFound, TongdaiError
-from core.members import agent_from_member
+from core.members import agent_from_member, base_queue
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings
@@ -94,7 +95,10 @@ class AgentStateService:
         self._sessions = sessions
         self._now = now
         wrapups = {q.name: float(q.wrapup) for q in settings.queues}
-        self.book = AgentBook(lambda q: wrapups.get(q, 0.0))
+        # Members and penalties from skills, VIP groups and sticky stages (acd/routing.py); a stage queue
+        # has its base queue's wrap-up.
+        self.plan = plan_from(settings)
+        self.book = AgentBook(lambda q: wrapups.get(base_queue(q), 0.0))
         self._action: ActionFn | None = None
         self._wait_booted: Callable[[float], Any] | None = None
         self._ready = asyncio.Event()
@@ -192,9 +196,10 @@ class AgentStateService:
             raise NotFound(f"unknown agent {agent_id!r}")
         return a
 
-    def _configured_queues(self, agent_id: str) -> dict[str, int]:
-        """Queue → penalty for every queue that lists the agent as a member in config."""
-        return {q.name: m.penalty for q in self.settings.queues for m in q.members if m.agent == agent_id}
+    def _configured_queues(self, agent_id: str, only: list[str] | None = None) -> dict[str, int]:
+        """Queue → penalty for every queue the agent belongs to (config's members, skills, VIP group)
+        and their stage queues; ``only``: these queues and their stages."""
+        return self.plan.agent_queues(agent_id, only)
 
     async def _send(self, name: str, fields: dict[str, str], *, multi: bool = False) -> AmiResponse:
         if self._action is None:
@@ -210,10 +215,12 @@ class AgentStateService:
         wanted = list(queues) if queues is not None else list(configured)
         if not wanted:
             raise Conflict(f"agent {agent_id} is a member of no queue in config; name the queues")
-        known = {q.name for q in self.settings.queues}
+        known = {q.name for q in self.settings.queues} | {st.name for st in self.plan.stage_queues()}
         for q in wanted:
             if q not in known:
                 raise NotFound(f"unknown queue {q!r}")
+        # A queue named by the desktop brings the agent's stages of it (sticky, VIP group, language).
+        wanted += [q for q in self._configured_queues(agent_id, wanted) if q not in wanted]
         for q in wanted:
             resp = await self._action_checked(
                 "QueueAdd",

@@ -21,9 +21,11 @@ from acd.estimate import AnnouncementsConfig
 from acd.exits import ExitsConfig, check_exits
 from acd.phone_service import PhoneStateService
 from acd.policy import AcdPolicy, AcdPolicyConfig
+from acd.routing import RoutingConfig, RoutingPlan, check_routing
+from acd.sticky import StickyLookup
 from core.cli import CliContext, Commands
 from core.component import ComponentSpec, Infra
-from core.config import QueueConfig, Section
+from core.config import AgentConfig, QueueConfig, Section
 
 if TYPE_CHECKING:
     from tongdai.settings import Settings
@@ -44,6 +46,8 @@ class AcdSections(Section):
     queue_exits: ExitsConfig = ExitsConfig()
     # Position and expected-wait messages to queued callers (acd/estimate.py, acd/announce.py).
     announcements: AnnouncementsConfig = AnnouncementsConfig()
+    # Who is offered a call first: skills' widening, VIP agent groups, the sticky agent (acd/routing.py).
+    routing: RoutingConfig = RoutingConfig()
 
 
 class _TierMapped(Protocol):
@@ -77,12 +81,29 @@ def check_queue_exits(s: _Exits) -> Iterable[str]:
             yield f"announcements.spare_tiers: {t!r} is not a tier in acd.tiers"
 
 
+class _Routed(_TierMapped, Protocol):
+    @property
+    def routing(self) -> RoutingConfig: ...
+    @property
+    def queues(self) -> list[QueueConfig]: ...
+    @property
+    def agents(self) -> list[AgentConfig]: ...
+
+
+def check_routing_refs(s: _Routed) -> Iterable[str]:
+    yield from check_routing(
+        s.routing, [q.name for q in s.queues], [a.id for a in s.agents], [t.name for t in s.acd.tiers]
+    )
+
+
 @dataclass
 class AcdComponent:
     policy: AcdPolicy
     agents: AgentStateService  # login/pause/state (acd/agents.py)
     aging: QueueAger  # wait aging pushed to app_queue (acd/aging.py)
     phones: PhoneStateService  # desk phones' registration (acd/phone_service.py)
+    plan: RoutingPlan  # skills, VIP groups, sticky stages (acd/routing.py)
+    sticky: StickyLookup  # the customer's last agent (acd/sticky.py)
 
 
 @asynccontextmanager
@@ -102,7 +123,7 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
     )
     phones = PhoneStateService(
         infra.bus,
-        [a.id for a in settings.agents if a.phone == "pjsip"],
+        [a.id for a in settings.agents if a.phone in ("pjsip", "webrtc")],
         action_timeout=settings.acd.agents.action_timeout,
     )
     if redis_store is not None:
@@ -115,7 +136,8 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[AcdComponen
             infra.metrics.watch_writer(agents.state_log.writer)
         if infra.ami is not None:  # after the call tracker's handler: aging reads the tracker's tiers
             subscribe(infra.ami, agents, aging, infra.tracker, phones)
-        yield AcdComponent(policy, agents, aging, phones)
+        sticky = StickyLookup(infra.sessions)
+        yield AcdComponent(policy, agents, aging, phones, agents.plan, sticky)
     finally:
         await phones.close()
         await aging.close()
@@ -137,5 +159,8 @@ def commands(cli: Commands) -> None:
 
 
 SPEC = ComponentSpec(
-    "acd", sections=AcdSections, checks=(check_tier_map, check_queue_exits), commands=commands
+    "acd",
+    sections=AcdSections,
+    checks=(check_tier_map, check_queue_exits, check_routing_refs),
+    commands=commands,
 )

@@ -29,6 +29,18 @@ from acd.policy import AcdPolicy
 
 ExitAction = Literal["overflow", "callback", "voicemail", "goodbye"]
 
+# A call that left its queue by an exit (not an overflow) is marked with disposition exit_<action>:
+# the wallboard and the service-level report count it apart from abandons.
+EXIT_DISPOSITION_PREFIX = "exit_"
+
+
+def exit_disposition(action: ExitAction) -> str:
+    return EXIT_DISPOSITION_PREFIX + action
+
+
+def is_exit_disposition(disposition: object) -> bool:
+    return str(disposition or "").startswith(EXIT_DISPOSITION_PREFIX)
+
 
 class ExitRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from acd.policy import AcdPolicy, AcdPolicyConfig
+from acd.routing_sim import MixSpec, compare_routing, format_routing
 from acd.simulator import CallStream, Scenario, SimResult, generate_calls, simulate, staff
 
 # Share of the offered load per tier when only --load is given (a hotline where most callers are
@@ -184,6 +185,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--policy", choices=("strict", "aging", "both"), default="both")
     p.add_argument("--config", type=Path, help="config.yaml whose acd: section gives tiers and aging knobs")
+    p.add_argument(
+        "--routing",
+        action="store_true",
+        help="skills, VIP desk, sticky agent, overflow (acd/routing_sim.py): strict vs configured per tier",
+    )
     return p
 
 
@@ -231,6 +237,12 @@ def main(
     except (ValueError, OSError, yaml.YAMLError, ValidationError) as err:
         print(f"tongdai acd simulate: {err}", file=sys.stderr)
         return 2
+    if args.routing:
+        spec = MixSpec(
+            agents=args.agents, occupancy=args.load, hours=args.hours, aht=args.aht, seed=args.seed
+        )
+        print(format_routing(compare_routing(spec, cfg.to_strict(), cfg.to_policy())), file=stdout)
+        return 0
     policies: list[AcdPolicy] = []
     if args.policy in ("strict", "both"):
         policies.append(cfg.to_strict())

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acd.agent_state import AgentState
 from acd.models import AgentStateLog
-from core.db import unit_of_work
+from core.db import insert_rows, row_values, unit_of_work
 from core.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,5 @@ class StateLogWriter:
         await self.writer.stop(timeout)
 
     async def _write(self, rows: Sequence[AgentStateLog]) -> None:
-        async with unit_of_work(self._sessions) as s:
-            s.add_all([_copy(r) for r in rows])  # fresh rows: a retried batch reuses no failed session's
-
-
-def _copy(r: AgentStateLog) -> AgentStateLog:
-    return AgentStateLog(
-        agent=r.agent, status=r.status, reason=r.reason, started=r.started, ended=r.ended, seconds=r.seconds
-    )
+        async with unit_of_work(self._sessions) as s:  # values, not the objects: retries reuse nothing
+            await insert_rows(s, AgentStateLog, [row_values(r) for r in rows])

@@ -350,7 +350,7 @@ class DesktopActions:
             raise BadRequest("mode is blind or attended")
         channels = await self._channels(call_id)
         if mode == "blind":
-            return await self._blind(who, call_id, target, channels)
+            return await self._blind(who, call_id, str(call.get("acd_tier") or ""), target, channels)
         return await self._attended(who, call_id, call, target, channels)
 
     def _check_target(self, target: str) -> None:
@@ -365,16 +365,19 @@ class DesktopActions:
             raise NotFound(f"no queue {target!r}") from err
 
     async def _blind(
-        self, who: Who, call_id: str, target: str, channels: list[dict[str, str]]
+        self, who: Who, call_id: str, tier: str, target: str, channels: list[dict[str, str]]
     ) -> dict[str, Any]:
         caller = next((c for c in channels if c.get("Application") == "Queue"), None)
         if caller is None:
             raise NotFound("the customer's channel is not in a queue call any more")
         name, is_agent = caller["Channel"], target.isdigit()
         if not is_agent:
-            await self._ami().action(
-                "Setvar", {"Channel": name, "Variable": "TONGDAI_XFER_QUEUE", "Value": target}
-            )
+            ami = self._ami()
+            await ami.action("Setvar", {"Channel": name, "Variable": "TONGDAI_XFER_QUEUE", "Value": target})
+            # The target queue's wait limit for this tier, after which its exits apply (never a hang-up).
+            q = self.settings.queue(target)
+            limit = str(self.settings.queue_exits.wait_limit(q.name, tier, q.max_wait))
+            await ami.action("Setvar", {"Channel": name, "Variable": "TONGDAI_MAXWAIT", "Value": limit})
         redirect = {
             "Channel": name,
             "Context": "tongdai-transfer",

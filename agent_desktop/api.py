@@ -2,9 +2,10 @@
 and the OpenAPI document generated from that registry at ``/api/openapi.json``.
 
 Authentication: the desktop's session cookie, or ``Authorization: Bearer <token>`` for an
-integration configured in ``desktop.api_tokens`` (read-only: GET routes, within the token's
-scopes). State-changing requests with the cookie must carry the session's CSRF token (header
-``X-CSRF-Token`` or form field ``csrf``), so a cross-site page cannot act for a logged-in agent.
+integration configured in ``desktop.api_tokens`` (GET routes within the token's scopes; the only
+writes are outage notices, with ``outages:write``). State-changing requests with the cookie must
+carry the session's CSRF token (header ``X-CSRF-Token`` or form field ``csrf``), so a cross-site page
+cannot act for a logged-in agent.
 Errors are ``{"error": {"code": <error_id>, "message": ...}}`` with a matching HTTP status
 (core/http.py).
 """
@@ -27,9 +28,9 @@ __all__ = ["ACTIONS_KEY", "OPENAPI_PATH", "WALLBOARD_KEY", "add_api_routes", "ad
 
 OPENAPI_PATH = "/api/openapi.json"
 DESCRIPTION = (
-    "Session cookie (the desktop) or a bearer token per integration (desktop.api_tokens, reads only, "
-    "within its scopes: calls:read, customers:read, recordings:read, recordings:audio, reports:read, "
-    "stats:read). "
+    "Session cookie (the desktop) or a bearer token per integration (desktop.api_tokens, within its "
+    "scopes: calls:read, customers:read, recordings:read, recordings:audio, reports:read, stats:read, "
+    "outages:read; reads only, but for outages:write, which posts and expires outage notices). "
     "Writes with the cookie need the session's CSRF token in X-CSRF-Token. Every error is "
     '{"error": {"code": <stable id>, "message": ...}}. Every customer profile view is written to the '
     "audit log. Times are ISO 8601 UTC; days are Asia/Ho_Chi_Minh; amounts are integer VND. Routes "

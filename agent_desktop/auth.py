@@ -1,9 +1,11 @@
 """Who calls the desktop's API: the server-held session (CSRF checked on writes) or ``Authorization:
-Bearer <token>`` for an integration in ``desktop.api_tokens`` (read-only, and only within its scopes).
+Bearer <token>`` for an integration in ``desktop.api_tokens`` (only within its scopes).
 
 A token's scopes are checked here, by path, for every route any package mounts: a path no scope
 names is refused to tokens (deny by default), and recording audio needs ``recordings:audio`` on top
-of ``recordings:read``.
+of ``recordings:read``. Tokens only read, except where a write scope names the path
+(:data:`WRITE_SCOPE_OF_PATH`: the network operations team posting outage notices); a write scope
+also grants its reads (``outages:write`` reads ``/api/outages``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ SCOPE_OF_PATH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/api/(calls|dispositions)(/|$)"), "calls:read"),
     (re.compile(r"^/api/reports(/|$)"), "reports:read"),
     (re.compile(r"^/api/(queues|agents|wallboard|health)(/|$)"), "stats:read"),
+    (re.compile(r"^/api/outages(/|$)"), "outages:read"),
+)
+# The only paths a token may write to.
+WRITE_SCOPE_OF_PATH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/api/outages(/|$)"), "outages:write"),
 )
 
 
@@ -37,8 +44,14 @@ class ScopeMissing(Forbidden):
     error_id = "auth.scope_missing"
 
 
-def scope_for(path: str) -> str | None:
-    return next((scope for pattern, scope in SCOPE_OF_PATH if pattern.match(path)), None)
+def scope_for(path: str, *, write: bool = False) -> str | None:
+    table = WRITE_SCOPE_OF_PATH if write else SCOPE_OF_PATH
+    return next((scope for pattern, scope in table if pattern.match(path)), None)
+
+
+def granted(scopes: list[str]) -> set[str]:
+    """The scopes a token holds, with the reads its write scopes imply."""
+    return {*scopes, *(s.removesuffix(":write") + ":read" for s in scopes if s.endswith(":write"))}
 
 
 class DesktopAuth:
@@ -65,10 +78,10 @@ class DesktopAuth:
     def _token(self, given: str, path: str, *, write: bool) -> Who:
         for t in self._tokens():
             if hmac.compare_digest(given.encode(), t.token.get_secret_value().encode()):
-                if write:
+                need = scope_for(path, write=write) if path.startswith(API_PREFIX) else None
+                if write and need is None:
                     raise ReadOnlyToken("integration tokens are read-only")
-                need = scope_for(path) if path.startswith(API_PREFIX) else None
-                if need is None or need not in t.scopes:
+                if need is None or need not in granted(list(t.scopes)):
                     raise ScopeMissing(f"token {t.name!r} lacks the scope {need or 'for this path'!s}")
                 return Who(f"api:{t.name}", INTEGRATION)
         raise BadToken("bad token")

@@ -19,11 +19,14 @@ Scope = Literal[
     "recordings:audio",  # the audio itself: never implied by recordings:read
     "reports:read",  # historical reports
     "stats:read",  # queue and agent statistics, the wallboard, health details
+    "outages:read",  # outage notices
+    "outages:write",  # post and expire outage notices (the one write a token may do), and read them
 ]
 
 
 class ApiToken(BaseModel):
-    """A bearer token for one integration (CRM, BI). It reads the JSON API; it never acts on calls."""
+    """A bearer token for one integration (CRM, BI, the NOC). It reads the JSON API (and, with
+    ``outages:write``, posts and expires outage notices); it never acts on calls."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -226,6 +226,11 @@ class PopHub:
             "language": d.get("language", ""),
             "tier": d.get("tier", ""),
             "transferred_by": d.get("transferred_by", ""),
+            "campaign": d.get("campaign") or None,  # an outbound campaign's script and dispositions
+            # Offered first as the customer's last agent (acd/routing.py): only that agent is told.
+            "sticky": {"served_on": d.get("sticky_served_on", "")}
+            if agent and agent == d.get("sticky_agent")
+            else None,
             "customer": profile,
             "lookup_ms": round((time.monotonic() - started) * 1000, 2),
             "event_ts": ev.ts,

@@ -11,12 +11,14 @@ from aiohttp import web
 
 from agent_desktop import sessions
 from agent_desktop.actions import DesktopActions
+from agent_desktop.softphone import softphone_origin
 from agent_desktop.ws import SETTINGS_KEY
 from core.audit import Audit
 from core.errors import TongdaiError
-from core.http import error_body
+from core.http import CONTENT_SECURITY_POLICY, error_body
 from core.login_guard import LoginGuard
 from core.passwords import LoginBusy, PasswordChecker
+from core.secrets_policy import demo_password
 
 TEXT_KEY = web.AppKey("text", dict)  # the string catalogue: language -> key -> text
 ACTIONS_KEY = web.AppKey("desktop_actions", DesktopActions)
@@ -80,6 +82,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await request.app[LOGIN_AUDIT_KEY]("system", "auth.lockout", kind, who)
         return await _login_refused(request, "bad_login", 401)
     guard.succeeded(agent_id, now)
+    if not settings.demo and demo_password(str(form.get("password", "")), agent.id):
+        # The right password, but a demo one (perhaps re-hashed): anyone who read the README knows it.
+        await request.app[LOGIN_AUDIT_KEY]("system", "auth.demo_password", "agent", agent.id)
+        return await _login_refused(request, "login_demo_password", 403)
     response = web.Response(status=302, headers={"Location": "/"})
     await sessions.start(request, response, agent.id)
     return response
@@ -133,6 +139,9 @@ async def _page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str,
         "agents": settings.agents,
         "state_service": bool(acts and acts.agent_states_available()),
         "state_result": request.query.get("state", ""),
+        # The page carries a softphone (agent_desktop/softphone.py) for a "phone: webrtc" agent: its
+        # WebSocket's origin is the one the page may connect to beside its own.
+        "softphone": softphone_origin(settings, agent),
     }
 
 
@@ -141,7 +150,12 @@ async def desktop(request: web.Request) -> web.StreamResponse:
     if who is None:
         raise web.HTTPFound("/login")
     ctx = await _page_ctx(request, who.agent_id, who.role)
-    return aiohttp_jinja2.render_template("agent.html", request, ctx)
+    response = aiohttp_jinja2.render_template("agent.html", request, ctx)
+    if ctx["softphone"]:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self'", f"connect-src 'self' {ctx['softphone']}"
+        )
+    return response
 
 
 async def wallboard_page(request: web.Request) -> web.StreamResponse:

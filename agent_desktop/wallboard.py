@@ -9,7 +9,9 @@ Definitions (also served in each snapshot as ``definitions``):
 
 * a call is counted in the day (Asia/Ho_Chi_Minh) and half-hour in which it **entered the queue**;
 * ``answered``: an agent connected; ``abandoned``: the caller left the queue unanswered;
-* ``sl`` (service level) = answered within the target / (answered + abandoned); the target is
+* ``exited``: the caller reached the queue's maximum wait and took its exit (a callback, voicemail or
+  goodbye, acd/exits.py): not an abandon, as in the QCVN 36 report (reports/service_level.py);
+* ``sl`` (service level) = answered within the target / (answered + abandoned + exited); the target is
   ``desktop.queue_sl_seconds`` per queue and the tier's own ``acd.tiers[].target_seconds`` per tier;
 * ``asa`` = mean wait of answered calls (queue entry → answer), seconds;
 * ``aht`` = mean talk time (answer → hang-up) of answered calls that ended; wrap-up is not included;
@@ -28,13 +30,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from acd.exits import is_exit_disposition
 from core.bus import BusEvent, EventBus
 from core.vietnam import VN_TZ
 
 log = logging.getLogger(__name__)
 
 DEFINITIONS = {
-    "sl": "answered within target / (answered + abandoned)",
+    "sl": "answered within target / (answered + abandoned + exited)",
+    "exited": "took the queue's exit at its maximum wait (callback, voicemail, goodbye); not an abandon",
     "asa": "mean wait of answered calls (queue entry to answer), seconds",
     "aht": "mean talk time (answer to hang-up) of answered calls that ended, seconds; wrap-up excluded",
     "day": "calls counted by the time they entered the queue, Asia/Ho_Chi_Minh",
@@ -60,6 +64,7 @@ class QueuedCall:
     answered_at: float | None = None
     ended_at: float | None = None
     agent_id: str = ""
+    exited: bool = False  # disposition exit_* set by the FastAGI exit route
 
     @property
     def waiting(self) -> bool:
@@ -67,7 +72,7 @@ class QueuedCall:
 
     @property
     def abandoned(self) -> bool:
-        return self.answered_at is None and self.ended_at is not None
+        return self.answered_at is None and self.ended_at is not None and not self.exited
 
 
 @dataclass
@@ -77,6 +82,7 @@ class Figures:
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
+    exited: int = 0
     answered_in_sl: int = 0
     sl_target: float = 0.0
     wait_sum: float = 0.0  # over answered calls: ASA = wait_sum / answered
@@ -97,17 +103,20 @@ class Figures:
             if c.ended_at is not None:
                 self.talk_sum += c.ended_at - c.answered_at
                 self.talked += 1
+        elif c.exited:
+            self.exited += 1
         else:
             self.abandoned += 1
 
     def to_json(self) -> dict[str, Any]:
-        handled = self.answered + self.abandoned
+        handled = self.answered + self.abandoned + self.exited
         return {
             "waiting": self.waiting,
             "longest_wait": round(self.longest_wait, 1),
             "offered": self.offered,
             "answered": self.answered,
             "abandoned": self.abandoned,
+            "exited": self.exited,
             "answered_in_sl": self.answered_in_sl,
             "sl_target": self.sl_target,
             "sl": round(self.answered_in_sl / handled, 4) if handled else None,
@@ -255,14 +264,21 @@ class Wallboard:
                 self.calls[ev.call_id] = QueuedCall(ev.call_id, str(d.get("queue", "")), tier, queued)
             else:
                 c.queue, c.tier = str(d.get("queue", "")) or c.queue, tier or c.tier
-        elif kind == "ivr" and c is not None and c.waiting and d.get("acd_tier"):
-            c.tier = str(d["acd_tier"])
+        elif (
+            kind == "ivr"
+            and c is not None
+            and c.waiting
+            and (d.get("acd_tier") or is_exit_disposition(d.get("disposition")))
+        ):
+            c.tier = str(d.get("acd_tier") or c.tier)
+            c.exited = c.exited or is_exit_disposition(d.get("disposition"))
         elif kind == "answered" and c is not None:
             c.answered_at = _epoch(d.get("answered_at")) or ev.ts
             c.agent_id = str(d.get("agent_id", ""))
             if c.agent_id in self.agents:
                 self.agents[c.agent_id]["on_call"] = ev.call_id
         elif kind in ("abandoned", "ended") and c is not None:
+            c.exited = c.exited or is_exit_disposition(d.get("disposition"))
             if c.ended_at is None:
                 c.ended_at = _epoch(d.get("ended_at")) or ev.ts
             if kind == "ended":  # final: nothing can change this offer any more

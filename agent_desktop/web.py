@@ -19,6 +19,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import select
 
+from acd.exits import is_exit_disposition
 from agent_desktop.access import CustomerAccess
 from agent_desktop.actions import BridgeView, DesktopActions
 from agent_desktop.api import add_api_routes, add_openapi
@@ -34,6 +35,7 @@ from agent_desktop.pages import (
     add_pages,
 )
 from agent_desktop.sessions import SESSIONS_KEY, DbSessionStore, WebSessions, login_cookie
+from agent_desktop.softphone import add_softphone
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
 from agent_desktop.ws import HUB_KEY, SETTINGS_KEY, SOCKETS_KEY, Sockets, websocket
 from core.audit import Audit, AuditTrail
@@ -101,6 +103,7 @@ def make_web_app(
     app.router.add_get("/healthz", health)
     app.router.add_static("/static/", HERE / "static")
     add_openapi(app)
+    add_softphone(app, settings, web_sessions)
     if bridge is not None:
         app[BRIDGE_KEY] = bridge
         _add_desk(app, settings, hub, bridge, audit=audit, access=access)
@@ -208,6 +211,7 @@ async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:
                 _ts(r.answered_at) if r.answered_at else None,
                 _ts(r.ended_at) if r.ended_at else _ts(r.queued_at),
                 r.agent_id,
+                exited=is_exit_disposition(r.disposition),
             )
             for r in rows
         )

@@ -15,6 +15,8 @@ import jinja2
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings
 
+from acd.routing import RULE as SKILL_RULE
+from acd.routing import plan_from
 from trunks.routes import FINAL_CAUSES, did_forms, pattern_regex
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,6 +57,7 @@ FILES = (
     "manager.conf",
     "extensions.conf",
     "queues.conf",
+    "queuerules.conf",
     "pjsip.conf",
     "rtp.conf",
     "cdr.conf",
@@ -64,7 +67,12 @@ FILES = (
     "musiconhold.conf",
     "features.conf",
     "voicemail.conf",
+    "http.conf",
+    "ari.conf",
+    "sorcery.conf",
 )
+
+SECRET_FILES = ("manager.conf", "pjsip.conf", "ari.conf")
 
 
 def _env() -> jinja2.Environment:
@@ -100,19 +108,22 @@ def render_all(settings: Settings) -> dict[str, str]:
         # Queue exits to voicemail (acd/exits.py): the boxes live in voicemail.conf's own context.
         "voicemail_context": VOICEMAIL_CONTEXT,
         "mailboxes": settings.queue_exits.mailboxes(),
+        # Skills, VIP groups, sticky agents (acd/routing.py): stage queues and the widening rule.
+        "plan": plan_from(settings),
+        "rule_name": SKILL_RULE,
     }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in FILES}
 
 
 def write_all(settings: Settings, out_dir: Path) -> list[Path]:
-    """Write the rendered files; manager.conf and pjsip.conf hold secrets, so they are 0600."""
+    """Write the rendered files; those holding secrets (SECRET_FILES) are 0600."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in render_all(settings).items():
         path = out_dir / name
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o600 if name in ("manager.conf", "pjsip.conf") else 0o644)
+        os.chmod(tmp, 0o600 if name in SECRET_FILES else 0o644)
         tmp.replace(path)
         written.append(path)
     return written

@@ -125,8 +125,8 @@ async def main(args: argparse.Namespace) -> None:
     assert (await browsers.stdout.readline()).strip() == b"ready"
     login_s = time.perf_counter() - t_login
     t = bridge.tracker
-    directory, pop_profiles = bridge.directory, bridge.pop_profiles
-    assert directory is not None and pop_profiles is not None
+    assert bridge.crm is not None
+    directory, pop_profiles = bridge.crm.directory, bridge.crm.pop
     total = int(args.rate * args.seconds)
     start = time.perf_counter()
 

@@ -218,6 +218,7 @@ class AgiSession:
         self._reader, self._writer = reader, writer
         self._timeout = timeout
         self.hungup = False
+        self.missing: set[str] = set()  # sounds Asterisk could not find in this session
         # The bridge's think time before each command (since the header or the previous reply):
         # what the caller waits on us. Reported to ``on_decision`` (/metrics).
         self.on_decision: Callable[[float], None] | None = None
@@ -302,6 +303,7 @@ class AgiSession:
             if status.result_int < 0:
                 raise AgiHangup("STREAM FILE: channel hung up")
             log.error("sound %r is missing on Asterisk; skipped", sound)
+            self.missing.add(sound)
             return None
         return chr(reply.result_int) if reply.result_int > 0 else None
 
@@ -370,6 +372,9 @@ class AgiServer:
         self._last_cap_log = -CAP_LOG_INTERVAL
         # (route, seconds) for each command a session sends: the bridge's think time (/metrics).
         self.on_decision: Callable[[str, float], None] | None = None
+        # With a standby beside this node (core/lease.py): False once this node may no longer answer;
+        # a connection is then closed at once and the dialplan tries the next bridge's address.
+        self.may_serve: Callable[[], bool] | None = None
 
     def route(self, name: str, handler: AgiHandler) -> None:
         if not asyncio.iscoroutinefunction(handler):
@@ -456,6 +461,8 @@ class AgiServer:
             if not self._peer_allowed(peer_ip):
                 self.rejected += 1
                 log.warning("FastAGI: refused connection from %s (not an allowed Asterisk)", peer_ip)
+                return
+            if self.may_serve is not None and not self.may_serve():
                 return
             if self._over_capacity(peer_ip):
                 return

@@ -150,6 +150,8 @@ class AmiClient:
         self.last_error: str = ""
         # Seconds from an event's arrival to its turn in the drain (/metrics: AMI event lag).
         self.on_lag: Callable[[float], None] | None = None
+        # With a standby beside this node (core/lease.py): False once this node may no longer act.
+        self.may_act: Callable[[], bool] | None = None
 
     # --- public API ------------------------------------------------------------------------
 
@@ -165,6 +167,10 @@ class AmiClient:
 
     async def start(self) -> None:
         self._stopping = False
+        # Events left from a previous run (a node that stepped down and is active again) are stale:
+        # the resync after the login rebuilds the state they described.
+        while not self._events.empty():
+            self._events.get_nowait()
         self._tasks = [
             asyncio.create_task(self._supervise(), name="ami-supervisor"),
             asyncio.create_task(self._drain(), name="ami-events"),
@@ -213,6 +219,8 @@ class AmiClient:
         proto = self._proto
         if proto is None or not self._connected.is_set():
             raise AmiNotConnected(f"AMI is not connected; {name} not sent")
+        if self.may_act is not None and not self.may_act():
+            raise AmiNotConnected(f"this node no longer holds the HA lease; {name} not sent")
         payload: dict[str, Any] = {"Action": check_line_value(name, "AMI action name")}
         for k, v in (fields or {}).items():
             check_line_value(k, "AMI header name")
@@ -223,6 +231,8 @@ class AmiClient:
         act = _ListAction(payload, as_list=multi) if multi else Action(payload, as_list=False)
         fut = proto.send(act, as_list=multi)
         try:
+            # Not wait_for: on Python 3.11 it returns a reply that lands together with a cancel and
+            # swallows the cancel, so stop() would wait on a supervisor that carries on.
             reply = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)
         except TimeoutError as err:
             proto.responses.pop(act.id, None)
@@ -246,6 +256,8 @@ class AmiClient:
             try:
                 await self._connect_once()
                 attempt = 0
+                if self._stopping:  # Python 3.11's wait_for can swallow stop()'s cancel in a handler
+                    return
                 await self._watch()
             except asyncio.CancelledError:
                 raise
@@ -263,6 +275,8 @@ class AmiClient:
             await asyncio.sleep(delay)
 
     async def _connect_once(self) -> None:
+        if self.may_act is not None and not self.may_act():  # a stale holder must not log in again
+            raise AmiNotConnected("this node no longer holds the HA lease; not logging in")
         loop = asyncio.get_running_loop()
         self._lost = asyncio.Event()
         self._booted.clear()
@@ -298,7 +312,7 @@ class AmiClient:
 
     async def _watch(self) -> None:
         """Ping on a schedule and insist on a reply: a half-open TCP link never reports itself."""
-        while True:
+        while not self._stopping:
             lost = asyncio.create_task(self._lost.wait())
             try:
                 done, _ = await asyncio.wait({lost}, timeout=self.ping_interval)

@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import LegalHold
-from core.db import unit_of_work
+from core.db import insert_rows, row_values, unit_of_work
 from core.models import AuditEntry
 from core.writer import Writer
 
@@ -94,10 +94,8 @@ class BufferedAudit:
             log.warning("audit row %s on %s queued, not yet written", action, subject_id)
 
     async def _write(self, batch: Sequence[AuditEntry]) -> None:
-        async with unit_of_work(self._sessions) as s:
-            # Fresh copies: a batch retried after a failed commit must not reuse rows the failed
-            # session already touched.
-            s.add_all([_copy(e) for e in batch])
+        async with unit_of_work(self._sessions) as s:  # values, not the objects: retries reuse nothing
+            await insert_rows(s, AuditEntry, [row_values(e) for e in batch])
 
     def _spill(self, entry: AuditEntry, err: BaseException | None) -> None:
         if self.dead_letter is None:
@@ -113,17 +111,6 @@ class BufferedAudit:
             )
             f.flush()
             os.fsync(f.fileno())
-
-
-def _copy(e: AuditEntry) -> AuditEntry:
-    return AuditEntry(
-        at=e.at,
-        actor=e.actor,
-        action=e.action,
-        subject_type=e.subject_type,
-        subject_id=e.subject_id,
-        detail=e.detail,
-    )
 
 
 async def purge_audit(sessions: async_sessionmaker[AsyncSession], cutoff: datetime, hold: LegalHold) -> int:

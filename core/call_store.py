@@ -20,11 +20,28 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.bus import BusEvent, EventBus
-from core.db import unit_of_work
+from core.db import row_values, unit_of_work, upsert_rows
 from core.models import CallRecord
 from core.writer import Writer
 
 log = logging.getLogger(__name__)
+
+
+# What a record rebuilt from CDRs (billing/recovered_calls.py) can know that an adopted call's
+# tracker may not: kept unless the tracker has a value.
+KNOWN_FROM_CDRS = (
+    "caller_number",
+    "dialled",
+    "customer_id",
+    "queue",
+    "agent_id",
+    "answered_at",
+    "ended_at",
+    "talk_seconds",
+    "wait_seconds",
+    "queued_at",
+    "disposition",
+)
 
 
 def _ts(v: float | None) -> datetime | None:
@@ -125,9 +142,11 @@ class CallStore:
         self.writer.submit((ev.call_id, ev.data))
 
     async def _write(self, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        rows = [row_values(call_record(call_id, data)) for call_id, data in batch]
         async with unit_of_work(self._sessions) as s:
-            for call_id, data in batch:
-                await s.merge(call_record(call_id, data))  # merge: a replayed call.ended is no duplicate
+            # A replayed call.ended is no duplicate; a call this node adopted mid-way (after a restart
+            # or a takeover) does not erase what the record built from its CDRs already knows.
+            await upsert_rows(s, CallRecord, rows, ["call_id"], keep_known=KNOWN_FROM_CDRS)
 
     def _spill(self, item: tuple[str, dict[str, Any]], err: BaseException | None) -> None:
         call_id, data = item

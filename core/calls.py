@@ -20,7 +20,7 @@ from typing import Any
 from core.ami import AmiEvent
 from core.bus import BusEvent, EventBus
 from core.logs import call_context
-from core.members import agent_from_member
+from core.members import agent_from_member, base_queue
 from core.phone import carrier_national, try_e164
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,12 @@ class Call:
     rung_agents: list[str] = field(default_factory=list)
     recording: str = ""
     recovered: bool = False  # ended while the AMI link was down: times are approximate
+    # An outbound campaign's call: what its pop shows (id, name, script, dispositions); empty inbound.
+    campaign: dict[str, Any] = field(default_factory=dict)
+    # The agent who served this customer last, offered the call first (acd/routing.py), and the Vietnam
+    # date (ISO) of that call: the pop tells that agent.
+    sticky_agent: str = ""
+    sticky_served_on: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "channels"}
@@ -174,7 +180,7 @@ class CallTracker:
         call = self._call(ev)
         if call is None:
             return
-        call.queue = ev.get("Queue")
+        call.queue = base_queue(ev.get("Queue"))  # a stage queue counts as its queue
         call.queue_channel = ev.get("Channel")
         # An overflow (acd/exits.py) re-enters a queue unanswered: the wait still counts from the first
         # queue. A call answered and then transferred back into a queue starts a new wait.
@@ -197,7 +203,7 @@ class CallTracker:
         agent = agent_from_member(ev.get("MemberName"), ev.get("Interface"))
         call.ringing_at = self._now()
         call.rung_agents.append(agent)
-        self._emit("ringing", call, ringing_agent=agent, queue=ev.get("Queue"))
+        self._emit("ringing", call, ringing_agent=agent, queue=base_queue(ev.get("Queue")))
 
     def _agent_noanswer(self, ev: AmiEvent) -> None:
         call = self._call(ev)
@@ -300,7 +306,7 @@ class CallTracker:
             call = self.call_for_uniqueid(uid)
             if call is None or call.queued_at is not None or call.answered_at is not None:
                 continue
-            call.queue, call.queue_channel = queue, channel
+            call.queue, call.queue_channel = base_queue(queue), channel
             try:
                 call.queued_at = self._now() - float(wait or 0)
             except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from core.config import DatabaseConfig
 from core.db import create_engine, session_factory
 from core.migrate import require_current_schema, upgrade_to_head
 from core.vietnam import VN_TZ
+
+log = logging.getLogger(__name__)
 
 
 class _WithDatabase(Protocol):
@@ -92,6 +95,27 @@ class Commands:
         return self._groups[name]
 
 
+def _await_chain(coro: Any) -> str:
+    """Where a suspended coroutine waits, outermost first: ``Task.get_stack`` gives only the outer
+    frame of a suspended coroutine, so follow ``cr_await`` down to the innermost awaitable."""
+    out: list[str] = []
+    while coro is not None and len(out) < 24:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:  # a Future, a Task or a C-level awaitable: the end of the chain
+            out.append(repr(coro)[:160])
+            break
+        out.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return " -> ".join(out)
+
+
+def log_tasks() -> None:
+    """Log every asyncio task with the chain of awaits it is suspended in: how to see why a node
+    hangs (or is slow to stop) without a debugger."""
+    for t in asyncio.all_tasks():
+        log.warning("task %s: %s", t.get_name(), _await_chain(t.get_coro()) or "(running)")
+
+
 def run_async(coro: Coroutine[Any, Any, Any]) -> None:
     """Run a long-lived coroutine until it ends or SIGINT/SIGTERM cancels it."""
     loop = asyncio.new_event_loop()
@@ -99,6 +123,8 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(NotImplementedError):  # `kill -USR1 <pid>`: what is every task waiting on?
+        loop.add_signal_handler(signal.SIGUSR1, log_tasks)
     try:
         loop.run_until_complete(task)
     except asyncio.CancelledError:

@@ -159,6 +159,22 @@ class AgiConfig(Section):
     max_sessions: int = Field(2000, ge=1)
     # No database or CRM work may hold a caller longer than this; past it the call goes to the default queue.
     decision_budget: float = Field(1.5, gt=0)
+    # Every bridge's FastAGI address for this Asterisk ("host:port"), in the order the dialplan tries
+    # them (an active bridge and its standby, docs/operations.md). Empty: advertise_host:port alone.
+    addresses: list[AsteriskText] = []
+
+    @field_validator("addresses")
+    @classmethod
+    def _host_ports(cls, v: list[str]) -> list[str]:
+        for a in v:
+            host_port = re.fullmatch(r"[A-Za-z0-9.\[\]:-]{1,253}:([0-9]{1,5})", a)
+            if host_port is None or not 0 < int(host_port.group(1)) < 65536:
+                raise ValueError(f"{a!r} is not host:port (e.g. 10.0.0.6:4573)")
+        return v
+
+    def dial_addresses(self) -> list[str]:
+        """What the dialplan's AGI() tries, in order."""
+        return list(self.addresses) or [f"{self.advertise_host}:{self.port}"]
 
     @field_validator("allowed_peers")
     @classmethod
@@ -173,6 +189,42 @@ class SipConfig(Section):
     bind: AsteriskText = "127.0.0.1"
 
 
+class WebrtcConfig(Section):
+    """Asterisk's side of the desktop softphone (docs/softphone.md): its HTTP server's TLS listener
+    carries SIP over secure WebSocket (WSS) for ``phone: webrtc`` agents; tongdai gives each desktop
+    session a fresh SIP password through ARI, on the plain listener kept on loopback."""
+
+    bind: AsteriskText = "127.0.0.1"  # the TLS listener (wss://bind:port/ws); 0.0.0.0 for agents' browsers
+    port: int = Field(8089, ge=1, le=65535)
+    # PEM files as Asterisk reads them (its own file system); also the DTLS-SRTP certificate.
+    cert_file: AsteriskText
+    priv_key_file: AsteriskText
+    # The WebSocket URL the browsers connect to (a name on the certificate); default wss://bind:port/ws.
+    ws_url: str | None = Field(None, pattern=r"^wss://[^\s/]+(:\d+)?/ws$")
+    # SIP domain of the agents' URIs (sip:<agent>@domain); default: the WebSocket URL's host.
+    sip_domain: AsteriskText | None = None
+    # ARI, on Asterisk's plain HTTP listener (bound to 127.0.0.1 only), for the per-session passwords.
+    ari_port: int = Field(8088, ge=1, le=65535)
+    ari_username: AsteriskText = Field("tongdai", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    ari_secret: AsteriskSecret
+    # A registration lasts at most this long without a refresh (the browser refreshes well before).
+    max_registration_seconds: int = Field(300, ge=60, le=3600)
+
+    @model_validator(mode="after")
+    def _url_for_wildcard(self) -> Self:
+        if self.ws_url is None and self.bind in ("0.0.0.0", "::", "[::]"):
+            raise ValueError("ws_url: a wildcard bind needs the URL browsers use (wss://<cert name>:port/ws)")
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.ws_url or f"wss://{self.bind}:{self.port}/ws"
+
+    @property
+    def domain(self) -> str:
+        return self.sip_domain or self.url.removeprefix("wss://").split("/")[0].rsplit(":", 1)[0]
+
+
 class AsteriskConfig(Section):
     system_name: str = Field("tongdai-ast1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     ami: AmiConfig
@@ -181,6 +233,7 @@ class AsteriskConfig(Section):
     # Where `tongdai asterisk-conf render` writes by default.
     config_dir: Path = Path("/etc/asterisk")
     record_calls: bool = True
+    webrtc: WebrtcConfig | None = None  # needed by "phone: webrtc" agents
 
 
 class DatabaseConfig(Section):
@@ -293,12 +346,28 @@ class AgentConfig(Section):
     role: Literal["agent", "supervisor", "admin"] = "agent"
     # scrypt hash made by `tongdai hash-password`; may come from the environment.
     password_hash: SecretStr
-    # How Asterisk reaches the agent: "pjsip" (a phone registered as the agent id) or "local" (simulated).
-    phone: Literal["pjsip", "local"] = "pjsip"
+    # How Asterisk reaches the agent: "pjsip" (a phone registered as the agent id), "webrtc" (the
+    # desktop's softphone, registered over WSS with a per-session password) or "local" (simulated).
+    phone: Literal["pjsip", "webrtc", "local"] = "pjsip"
     sip_secret: AsteriskSecret | None = None
     # Logged in to its configured queues by the bridge after every AMI connect (acd/agents.py).
     # Unset: yes for simulated ("local") agents, no for real phones (they log in from the desktop).
     auto_login: bool | None = None
+    # Skills-based routing (acd/routing.py): skill name → level 1 (can take the call) … 5 (expert); a
+    # queue's ``skill`` makes its agents members, IVR nodes' ``skill:`` are offered to them first.
+    skills: dict[str, int] = {}
+    # Languages spoken besides the IVR's default one (e.g. [en]): such callers are offered them first.
+    languages: list[str] = []
+
+    @field_validator("skills")
+    @classmethod
+    def _skill_levels(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, level in v.items():
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"skill {name!r}: lower-case letters, digits, '-' and '_'")
+            if not 1 <= level <= 5:
+                raise ValueError(f"skill {name!r}: level must be within 1..5, got {level}")
+        return v
 
     @property
     def logs_in_automatically(self) -> bool:
@@ -312,6 +381,19 @@ class AgentConfig(Section):
 
 
 # A cross-section check a component contributes: the problems it finds, each "dotted.key: what is wrong".
+class HaConfig(Section):
+    """An active bridge and a standby for one Asterisk (docs/operations.md). ``single``: this node is
+    its Asterisk's only bridge (the default). ``auto``: contend for the lease in Redis; only its
+    holder logs in to AMI and listens for FastAGI."""
+
+    role: Literal["single", "auto"] = "single"
+    # Seconds a holder's lease lives without renewal: the standby takes over this long after the
+    # active node's last renewal (plus its poll interval and the AMI login's resync).
+    lease_ttl: float = Field(5.0, ge=1, le=120)
+    poll_interval: float = Field(0.5, gt=0, le=10)  # how often a standby tries to acquire
+    node_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")  # default: node.name
+
+
 Check = Callable[[Any], Iterable[str]]
 
 
@@ -330,6 +412,7 @@ class CoreSettings(Section):
     asterisk: AsteriskConfig
     database: DatabaseConfig = DatabaseConfig()
     redis: RedisConfig = RedisConfig()
+    ha: HaConfig = HaConfig()
     retention: RetentionConfig = RetentionConfig()
     web: WebConfig
     queues: list[QueueConfig] = Field(min_length=1)
@@ -353,8 +436,14 @@ class CoreSettings(Section):
             yield "queues: queue names must be unique"
         if len(agents) != len(self.agents):
             yield "agents: agent ids must be unique"
+        if self.asterisk.webrtc is None:
+            for i, a in enumerate(self.agents):
+                if a.phone == "webrtc":
+                    yield f"agents.{i}.phone: 'webrtc' needs asterisk.webrtc (its WSS listener, certificate)"
         if self.default_queue not in queues:
             yield f"default_queue: {self.default_queue!r} is not a queue in 'queues'"
+        if self.ha.role == "auto" and not self.redis.url:
+            yield "ha.role: 'auto' needs redis.url (the lease lives in Redis)"
         for i, q in enumerate(self.queues):
             for j, m in enumerate(q.members):
                 if m.agent not in agents:

@@ -6,12 +6,14 @@ unit of work (an AGI call, a handled event, a request): an AsyncSession is not s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, String, event, func, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -63,6 +65,54 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A session that commits on success and rolls back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+def row_values(obj: Base) -> dict[str, Any]:
+    """The column values set on an ORM object, for a Core bulk statement (unset columns left out,
+    so server and column defaults still apply)."""
+    state = obj.__dict__
+    return {c.key: state[c.key] for c in obj.__table__.columns if c.key in state}
+
+
+async def insert_rows(session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany INSERT for a batch: no unit-of-work bookkeeping per row."""
+    if rows:
+        await session.execute(insert(model), list(rows))
+
+
+async def upsert_rows(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    keep_known: Collection[str] = (),
+) -> None:
+    """Insert ``rows`` or, where ``key`` already exists, overwrite every other column: one statement
+    per batch on SQLite and PostgreSQL (``Session.merge`` costs a SELECT per row). Later rows in the
+    batch win over earlier ones with the same key. A column in ``keep_known`` is overwritten only by
+    a value: an empty string or NULL keeps what the row holds (a later writer that knows less must
+    not erase what an earlier one knew)."""
+    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+    if not unique:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    stmt: Any = (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+    columns = {c for r in unique for c in r} - set(key)
+    table = model.__table__.c
+
+    def new_value(c: str) -> Any:
+        if c not in keep_known:
+            return stmt.excluded[c]
+        given = stmt.excluded[c]
+        if isinstance(table[c].type, String):
+            given = func.nullif(given, "")
+        return func.coalesce(given, table[c])
+
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: new_value(c) for c in sorted(columns)}
+    )
+    await session.execute(stmt, unique)
 
 
 # SQLite reports a busy or locked file (another writer, a checkpoint) as OperationalError, like a

@@ -126,6 +126,8 @@ class NodeMetrics:
         self.gauges: dict[str, tuple[str, GaugeFn]] = {}
         self.probes: dict[str, Probe] = {}
         self.last_checks: dict[str, str] = {}
+        # With a standby beside this node (core/lease.py): "active" or "passive"; None on a single node.
+        self.role: Callable[[], str] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         r = self.registry
         self.calls_ended = Counter(
@@ -230,5 +232,16 @@ class NodeMetrics:
     async def _readyz(self, request: web.Request) -> web.Response:
         checks = await self.check()
         down = {dep: why for dep, why in checks.items() if why}
-        body = {"status": "unavailable" if down else "ready", "down": down, "checked": sorted(checks)}
+        body: dict[str, object] = {
+            "status": "unavailable" if down else "ready",
+            "down": down,
+            "checked": sorted(checks),
+        }
+        if self.role is not None:
+            # A passive standby is healthy but must not take traffic: 503, told apart by its status.
+            role = self.role()
+            body["role"] = role
+            if role != "active":
+                body["status"] = "passive"
+                return web.json_response(body, status=503)
         return web.json_response(body, status=503 if down else 200)

@@ -80,6 +80,13 @@ def weakness(value: str, kind: str) -> str | None:
     return None
 
 
+def demo_password(password: str, agent_id: str) -> bool:
+    """True for a password that is the demo's (``demo-<id>``) or reads like one, however it was hashed:
+    a re-hashed demo password has a hash nobody shipped, so it is caught where the password is known,
+    at login, not in config."""
+    return password == f"demo-{agent_id}" or bool(_DEMO_WORDS.search(password))
+
+
 def _key_weakness(value: str) -> str | None:
     try:
         raw = base64.b64decode(value, validate=True)
@@ -110,14 +117,17 @@ def loopback_only(host: str) -> bool:
         return False
 
 
-def generate(sip_agent_indexes: Iterable[int] = ()) -> dict[str, str]:
-    """Strong secrets for a new deployment, keyed by the environment variable that sets each."""
+def generate(sip_agent_indexes: Iterable[int] = (), *, ari: bool = False) -> dict[str, str]:
+    """Strong secrets for a new deployment, keyed by the environment variable that sets each
+    (``ari``: the softphones' ARI secret too, for a deployment with ``asterisk.webrtc``)."""
     values = {
         "TONGDAI__WEB__SESSION_SECRET": secrets.token_urlsafe(32),
         "TONGDAI__ASTERISK__AMI__SECRET": secrets.token_urlsafe(24),
         # The recordings key format (recordings/crypto.py): base64 of 32 random bytes.
         "TONGDAI__RECORDINGS__ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
+    if ari:
+        values["TONGDAI__ASTERISK__WEBRTC__ARI_SECRET"] = secrets.token_urlsafe(24)
     for i in sip_agent_indexes:
         values[f"TONGDAI__AGENTS__{i}__SIP_SECRET"] = secrets.token_urlsafe(18)
     return values

@@ -4,6 +4,10 @@
 //
 //   cd frontend && npm ci --ignore-scripts && node vendor.mjs          (re-vendor)
 //   cd frontend && npm ci --ignore-scripts && node vendor.mjs --check  (CI: copies == npm)
+//
+// A package npm ships only as CommonJS modules (JsSIP) is bundled into one ES module by the pinned
+// esbuild (BUNDLES): the same versions give the same bytes, so --check rebuilds and compares.
+import {buildSync} from "esbuild";
 import {createHash} from "node:crypto";
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from "node:fs";
 import {dirname, join, relative} from "node:path";
@@ -21,12 +25,26 @@ const FILES = {
     ["directives/repeat.js", "agent_desktop/static/vendor/lit-html/directives/repeat.js"],
     ["LICENSE", "agent_desktop/static/vendor/lit-html/LICENSE"],
   ],
+  "jssip": [
+    // The softphone's SIP over WebSocket (agent_desktop/static/softphone.js); bundled, see BUNDLES.
+    // The bundle holds its dependencies too (npm installs them beside it): their licences travel with it.
+    ["LICENSE.md", "agent_desktop/static/vendor/jssip/LICENSE"],
+    ["../debug/LICENSE", "agent_desktop/static/vendor/jssip/LICENSE-debug"],
+    ["../ms/license.md", "agent_desktop/static/vendor/jssip/LICENSE-ms"],
+    ["../events/LICENSE", "agent_desktop/static/vendor/jssip/LICENSE-events"],
+    ["../sdp-transform/LICENSE", "agent_desktop/static/vendor/jssip/LICENSE-sdp-transform"],
+  ],
   "axe-core": [
     // Test support only: the browser tests inject it to check accessibility; never served.
     ["axe.min.js", "tests/browser/vendor/axe-core/axe.min.js"],
     ["LICENSE", "tests/browser/vendor/axe-core/LICENSE"],
     ["LICENSE-3RD-PARTY.txt", "tests/browser/vendor/axe-core/LICENSE-3RD-PARTY.txt"],
   ],
+};
+
+// package → [entry module inside the package, destination of the ES-module bundle]
+const BUNDLES = {
+  jssip: ["lib/JsSIP.js", "agent_desktop/static/vendor/jssip/jssip.js"],
 };
 
 const sha256 = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -49,6 +67,28 @@ for (const [pkg, files] of Object.entries(FILES)) {
     }
     record[pkg].files[relative(repo, to)] = sha256(from);
   }
+}
+for (const [pkg, [entry, dest]] of Object.entries(BUNDLES)) {
+  const built = buildSync({
+    entryPoints: [join(here, "node_modules", pkg, entry)],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2020",
+    minify: true,
+    legalComments: "inline",
+    // debug's browser build reads localStorage; nothing else differs between builds.
+    define: {"process.env.NODE_ENV": '"production"'},
+    write: false,
+  }).outputFiles[0].contents;
+  const to = join(repo, dest), digest = createHash("sha256").update(built).digest("hex");
+  if (check) {
+    if (digest !== sha256(to)) { console.error(`${dest} differs from a fresh bundle of ${pkg}`); bad++; }
+  } else {
+    mkdirSync(dirname(to), {recursive: true});
+    writeFileSync(to, built);
+  }
+  record[pkg].files[relative(repo, to)] = digest;
 }
 if (!check) writeFileSync(join(here, "vendored.json"), JSON.stringify(record, null, 2) + "\n");
 else if (JSON.stringify(record, null, 2) + "\n" !== readFileSync(join(here, "vendored.json"), "utf8")) {

@@ -6,6 +6,8 @@ result to the dialplan in channel variables (TONGDAI_ACTION, TONGDAI_QUEUE, TONG
 caller did is recorded on the call through the tracker, whether the call ends in a queue, in
 self-service or in a hangup mid-menu; each finished session is counted (ivr.metrics) and published
 as ``ivr.finished``; callback requests are stored (ivr.callbacks) before the caller hears "confirmed".
+Each session is handed the node's live outage notices (ivr.outage_board); those played to the caller
+are counted as heard when the session ends.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from acd.policy import AcdPolicy
+from acd.routing import RoutingPlan, plan_from
+from acd.sticky import StickyLookup
 from core.agi import AgiServer, AgiSession
 from core.bus import BusEvent
 from core.calls import CallTracker
@@ -43,6 +47,7 @@ from ivr.machine import (
     Transfer,
 )
 from ivr.metrics import IvrMetrics, last_node
+from ivr.outage_board import OutageBoard
 
 if TYPE_CHECKING:  # the complete model is the composition root's; typing only, no import cycle
     from tongdai.settings import Settings
@@ -62,10 +67,14 @@ class IvrRoute:
         callbacks: CallbackStore | None = None,
         metrics: IvrMetrics | None = None,
         pop_profiles: PopProfiles | None = None,
+        plan: RoutingPlan | None = None,
+        sticky: StickyLookup | None = None,
+        outages: OutageBoard | None = None,
     ) -> None:
         """``directory``: the CRM's (the IVR then reads its light facts from the same database) or any
         IVR :class:`Directory`. ``pop_profiles``: where the full profile loaded for the pop is handed
-        over, so the pop does not fetch it again."""
+        over, so the pop does not fetch it again. ``outages``: the live outage notices read to callers
+        of their area (and counted once heard)."""
         self.settings = settings
         self.tracker = tracker
         # An identified caller's full profile is loaded once, off the decision path, while the caller
@@ -82,8 +91,11 @@ class IvrRoute:
             directory, settings.asterisk.agi.decision_budget, settings.crm.customer_id.format()
         )
         self.policy = policy
+        self.plan = plan or plan_from(settings)
+        self.sticky = sticky
         self.callbacks = callbacks
         self.metrics = metrics or IvrMetrics()
+        self.outages = outages
         self.sessions = 0
 
     def register(self, server: AgiServer) -> None:
@@ -120,8 +132,10 @@ class IvrRoute:
             dialled=req.env.get("dnid") or req.env.get("extension", ""),
             now=now_vn(),
             customer=profile,
+            outages=self.outages.notices() if self.outages is not None else (),
         )
         ivr = IvrSession(self.settings.ivr, info)
+        heard: set[int] = set()  # outage notices played to this caller
         self._annotate(call_id, ivr, profile, req.caller, name)
         decided: Step | None = None
         try:
@@ -134,7 +148,7 @@ class IvrRoute:
                     # Already asked at the start: never spend the budget twice on one question.
                     result: StepResult = LookupResult(None, by_number[1])
                 else:
-                    result, found = await self._execute(agi, call_id, ivr, step)
+                    result, found = await self._execute(agi, call_id, ivr, step, heard)
                     profile = found or profile
                 step = ivr.feed(result)
             await self._hand_over(agi, call_id, decided, profile, ivr.summary()["language"] or "")
@@ -142,6 +156,8 @@ class IvrRoute:
             ivr.on_hangup()
             raise
         finally:
+            if heard and self.outages is not None:
+                self.outages.heard(heard)
             self._annotate(call_id, ivr, profile, req.caller, name)
             self._finished(call_id, ivr)
 
@@ -178,14 +194,14 @@ class IvrRoute:
         self.tracker.bus_publish(BusEvent("ivr.finished", call_id, data))
 
     async def _execute(
-        self, agi: AgiSession, call_id: str, ivr: IvrSession, step: Step
+        self, agi: AgiSession, call_id: str, ivr: IvrSession, step: Step, heard: set[int]
     ) -> tuple[StepResult, CustomerFacts | None]:
         if isinstance(step, Play):
             for sound in step.prompts:
-                await agi.stream_file(sound)
+                await self._play(agi, sound, "", ivr, heard)
             return Played(), None
         if isinstance(step, Collect):
-            return Digits(await self._collect(agi, step)), None
+            return Digits(await self._collect(agi, step, ivr, heard)), None
         if isinstance(step, LookupCustomer):
             if step.by == "number":
                 profile, failed = await self.lookup.by_caller(try_e164(step.value))
@@ -214,11 +230,29 @@ class IvrRoute:
             return Done(), None
         raise TypeError(f"unexpected IVR step {step!r}")
 
-    async def _collect(self, agi: AgiSession, step: Collect) -> str | None:
+    @staticmethod
+    async def _play(agi: AgiSession, sound: str, escape: str, ivr: IvrSession, heard: set[int]) -> str | None:
+        """Play one prompt. A notice played (or cut short by a key: the caller chose to skip it)
+        counts as heard; one whose own file Asterisk lacks is read with the generic notice instead,
+        and counts only if that one played."""
+        digit = await agi.stream_file(sound, escape)
+        notices = ivr.outage_sounds.get(sound)
+        if not notices:
+            return digit
+        if sound in agi.missing and ivr.outage_fallback and sound != ivr.outage_fallback:
+            digit = await agi.stream_file(ivr.outage_fallback, escape)
+            if ivr.outage_fallback in agi.missing:
+                return digit
+        elif sound in agi.missing:
+            return digit
+        heard.update(notices)
+        return digit
+
+    async def _collect(self, agi: AgiSession, step: Collect, ivr: IvrSession, heard: set[int]) -> str | None:
         """Play the prompts (a key interrupts them), then wait for up to ``max_digits`` keys."""
         keys = ""
         for sound in step.prompts:
-            digit = await agi.stream_file(sound, DIGITS)
+            digit = await self._play(agi, sound, DIGITS, ivr, heard)
             if digit:
                 keys = digit
                 break
@@ -259,10 +293,44 @@ class IvrRoute:
                 await agi.set_variable("TONGDAI_LANG", language)
             if profile is not None:
                 await agi.set_variable("TONGDAI_CUSTOMER", profile.customer_id)
+            sticky = await self._route(
+                agi, queue.name, decided.skill or "", tier=acd_tier, language=language, profile=profile
+            )
             await agi.set_variable("TONGDAI_ACTION", "queue")
-            self.tracker.annotate(call_id, acd_tier=acd_tier, priority=prio, queue=queue.name)
+            self.tracker.annotate(call_id, acd_tier=acd_tier, priority=prio, queue=queue.name, **sticky)
         else:
             await agi.set_variable("TONGDAI_ACTION", "hangup")
+
+    async def _route(
+        self,
+        agi: AgiSession,
+        queue: str,
+        skill: str,
+        *,
+        tier: str,
+        language: str,
+        profile: CustomerFacts | None,
+    ) -> dict[str, str]:
+        """Stages and skill window (acd/routing.py) into channel variables; the sticky agent's fields
+        for the call when there is one."""
+        last = None
+        sticky_cfg = self.plan.config.sticky_for(queue)
+        if self.sticky is not None and profile is not None and sticky_cfg.seconds:
+            last = await self.sticky.last_agent(profile.customer_id, sticky_cfg.days, now_vn())
+        route = self.plan.route(
+            queue, skill=skill, tier=tier, language=language, sticky_agent=last.agent_id if last else ""
+        )
+        # Always set, even empty: an earlier route's values must not linger on the channel.
+        await agi.set_variable("TONGDAI_STAGES", route.stages_var())
+        w = route.window
+        await agi.set_variable("QUEUE_MIN_PENALTY", str(w.min_penalty) if w else "")
+        await agi.set_variable("QUEUE_MAX_PENALTY", str(w.max_penalty) if w else "")
+        await agi.set_variable("TONGDAI_QRULE", w.rule if w else "")
+        if skill:
+            await agi.set_variable("TONGDAI_SKILL", skill)
+        if last is not None and route.sticky_agent:
+            return {"sticky_agent": last.agent_id, "sticky_served_on": last.served_on}
+        return {}
 
     def _acd_tier(self, profile: CustomerFacts | None) -> str:
         crm_tier = (profile.tier if profile else None) or "standard"

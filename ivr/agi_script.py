@@ -6,6 +6,8 @@ interrupts it when it is an escape digit: ``200 result=<ascii> endpos=…``), ``
 queued key, or ``result=0`` for a timeout), ``CHANNEL STATUS``, ``ANSWER``, ``VERBOSE``; anything else
 gets ``510``. With ``hangup_when_idle`` the caller hangs up the first time the server waits for a key
 (``WAIT FOR DIGIT``) and none is left: Asterisk's unsolicited ``HANGUP`` line, then ``result=-1``.
+A sound in ``missing`` is answered ``result=-1`` with the channel still up, as for a file Asterisk
+does not have.
 
 Each server "think time" is measured: from our reply (or the end of the header) to the server's next
 command. That is the FastAGI decision latency the benchmark reports.
@@ -42,6 +44,7 @@ class ScriptedCall:
     hangup_when_idle: bool = True
     variables: dict[str, str] = field(default_factory=dict)
     played: list[str] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)  # sounds this Asterisk lacks: STREAM FILE gives -1
     commands: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, one per command received
     after: list[str] = field(default_factory=list)  # the reply each latency followed ("" = header)
@@ -95,6 +98,8 @@ class ScriptedCall:
             self.variables[words[2]] = words[3] if len(words) > 3 else ""
             return "200 result=1\n"
         if verb == "STREAM FILE":
+            if words[2] in self.missing:  # Asterisk: "Playing '…' (…) failed", the channel still up
+                return "200 result=-1 endpos=0\n"
             self.played.append(words[2])
             escape = words[3] if len(words) > 3 else ""
             key = self._key(escape) if escape else None

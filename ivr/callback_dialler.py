@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from core.audit import Audit
+from core.dial_loop import DialLoop
 from core.errors import Conflict, TongdaiError
 from ivr.callback_config import CallbackDiallerConfig
 from ivr.callbacks import CallbackStore, CallbackView
@@ -124,7 +125,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class CallbackDialler:
+class CallbackDialler(DialLoop):
     """Runs :func:`plan_dials` every ``poll_seconds`` (or sooner, on :meth:`wake`) and dials."""
 
     def __init__(
@@ -140,6 +141,7 @@ class CallbackDialler:
         actor: str = "dialler",
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        super().__init__("callback-dialler")
         self.store = store
         self.config = config
         self._dialer = dialer
@@ -150,50 +152,19 @@ class CallbackDialler:
         self.actor = actor  # claimed_by on the requests it works (32 characters at most)
         self._now = clock
         self.in_flight: dict[str, int] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._dials: set[asyncio.Task[None]] = set()
-        self._tick_lock = asyncio.Lock()
 
     def queue_of(self, req: CallbackView) -> str:
         # Rows from before queues were kept, or a queue since removed from config: the default queue.
         return req.queue if req.queue in self._queues else self.default_queue
 
-    async def start(self) -> None:
+    @property
+    def poll_seconds(self) -> float:
+        return self.config.poll_seconds
+
+    async def release_stale(self) -> None:
         released = await self.store.release_claims_of(self.actor)
         if released:
             log.warning("callback dialler: %d request(s) left claimed by a previous run released", released)
-        self._task = asyncio.create_task(self._run(), name="callback-dialler")
-
-    async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._dials) if t is not None]
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        self._task = None
-
-    async def wait_idle(self) -> None:
-        """Until every dial started so far has finished (outcome recorded, slot freed)."""
-        while self._dials:
-            await asyncio.gather(*self._dials, return_exceptions=True)
-
-    def wake(self) -> None:
-        """Tick now (an agent became free, a request arrived) rather than at the next poll."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("callback dialler tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
-            self._wake.clear()
 
     async def tick(self) -> list[int]:
         """One round: returns the ids of the requests it started dialling."""
@@ -218,9 +189,7 @@ class CallbackDialler:
                 except Conflict:
                     continue  # an agent claimed it between the list and the claim: theirs
                 self.in_flight[p.queue] = self.in_flight.get(p.queue, 0) + 1
-                task = asyncio.create_task(self._work(view, p.queue), name=f"callback-dial-{view.id}")
-                self._dials.add(task)
-                task.add_done_callback(self._dials.discard)
+                self.spawn(self._work(view, p.queue), name=f"callback-dial-{view.id}")
                 started.append(view.id)
             return started
 

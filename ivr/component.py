@@ -1,5 +1,6 @@
 """Wiring of the IVR: its config sections (``ivr`` tree, ``callbacks``) and their checks against the
-queues, the FastAGI route, the callback worklist's HTTP routes, the automatic callback dialler (on its
+queues, the FastAGI route, the callback worklist's HTTP routes, the outage notices (their API, the
+live board the route reads, refreshed on ``outage.changed``), the automatic callback dialler (on its
 AMI link and bus events), and ``tongdai prompts build``."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from ivr.config import IvrConfig
 from ivr.exit_route import QueueExitRoute
 from ivr.metrics import IvrMetrics
 from ivr.numbers import number
+from ivr.outage_board import CHANGED, OutageBoard
+from ivr.outage_store import OutageStore
 from ivr.prompts import word_sounds
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ class IvrComponent:
     metrics: IvrMetrics
     dialler: CallbackDialler | None  # callbacks.dialler.enabled, on a node with AMI
     announcer: QueueAnnouncer | None = None  # announcements.enabled, on a node with AMI
+    outages: OutageBoard | None = None
 
 
 @asynccontextmanager
@@ -75,12 +79,14 @@ async def running(
     settings: Settings, infra: Infra, crm: CrmComponent, acd: AcdComponent
 ) -> AsyncIterator[IvrComponent]:
     from ivr.callbacks_http import add_routes
+    from ivr.outages_http import add_routes as add_outage_routes
 
     cb = settings.callbacks
     callbacks = CallbackStore(
         infra.sessions, max_attempts=cb.max_attempts, retry_delay=timedelta(minutes=cb.retry_minutes)
     )
     metrics = IvrMetrics()
+    outages = _outage_board(settings, infra)
     route = IvrRoute(
         settings,
         infra.tracker,
@@ -89,12 +95,16 @@ async def running(
         callbacks=callbacks,
         metrics=metrics,
         pop_profiles=crm.pop,
+        plan=acd.plan,
+        sticky=acd.sticky,
+        outages=outages,
     )
     route.register(infra.agi)
     QueueExitRoute(settings, infra.tracker, acd.policy, callbacks).register(infra.agi)
 
     def mount(app: web.Application) -> None:
         add_routes(app, callbacks, infra.audit)
+        add_outage_routes(app, outages.store, outages, infra.audit, infra.bus)
 
     infra.mount(mount)
     announcer = _announcer(settings, infra, acd)
@@ -102,13 +112,30 @@ async def running(
     if infra.ami is not None and cb.dialler.enabled:
         dialler = _dialler(settings, infra, infra.ami, callbacks, acd)
         await dialler.start()
+    outages.start()
     try:
-        yield IvrComponent(route, callbacks, metrics, dialler, announcer)
+        yield IvrComponent(route, callbacks, metrics, dialler, announcer, outages)
     finally:
+        await outages.stop()
         if announcer is not None:
             await announcer.stop()
         if dialler is not None:
             await dialler.stop()
+
+
+def _outage_board(settings: Settings, infra: Infra) -> OutageBoard:
+    """The live outage notices, their audio beside the prompts, counted on the node's /metrics."""
+    cfg = settings.ivr.outage_notices
+    store = OutageStore(infra.sessions, extra_areas=settings.ivr.outages)
+    sounds = cfg.sounds_dir or settings.node.data_dir / "sounds"
+    registry = infra.metrics.registry if infra.metrics is not None else None
+    board = OutageBoard(store, cfg, sounds, settings.ivr.languages, registry)
+
+    async def changed(_: BusEvent) -> None:
+        board.changed()
+
+    infra.bus.subscribe(CHANGED, changed, name="outage-board")
+    return board
 
 
 def _announcer(settings: Settings, infra: Infra, acd: AcdComponent) -> QueueAnnouncer | None:

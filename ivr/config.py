@@ -20,6 +20,7 @@ import copy
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
@@ -44,7 +45,7 @@ PromptId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Digit = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
 QueueName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,38}$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")]
-SelfServiceItem = Literal["tier", "points", "bill", "outage"]
+SelfServiceItem = Literal["tier", "points", "bill", "debt", "outage"]
 
 Ref = tuple[tuple[str, ...], str]  # (field path inside the node, referenced id)
 
@@ -176,7 +177,8 @@ _DEFAULT_TIERS = {
 
 
 class SelfServiceNode(_Node):
-    """Read the identified customer's facts back: tier, loyalty points, last bill, outage in their area."""
+    """Read the identified customer's facts back: tier, loyalty points, last bill, overdue debt and its
+    due date, outage in their area."""
 
     type: Literal["self_service"]
     what: tuple[SelfServiceItem, ...] = Field(min_length=1)
@@ -187,6 +189,12 @@ class SelfServiceNode(_Node):
     points_intro: PromptId = "ss_points_intro"
     bill_intro: PromptId = "ss_bill_intro"
     bill_is: PromptId = "ss_bill_is"
+    debt_intro: PromptId = "ss_debt_intro"
+    debt_due: PromptId = "ss_debt_due"
+    no_debt: PromptId = "ss_no_debt"
+    # The bill of month M falls due on this day of month M + 1; the debt read back is to be paid by the
+    # due date of the latest bill. 20 is a common default, not every operator's contract: set your own.
+    debt_due_day: int = Field(default=20, ge=1, le=28)
     outage_none: PromptId = "outage_none"
     no_data_prompt: PromptId = "ss_no_data"
     no_customer_prompt: PromptId = "ss_no_customer"
@@ -217,6 +225,9 @@ class SelfServiceNode(_Node):
             out.append((("points_intro",), self.points_intro))
         if "bill" in self.what:
             out += [(("bill_intro",), self.bill_intro), (("bill_is",), self.bill_is)]
+        if "debt" in self.what:
+            out += [(("debt_intro",), self.debt_intro), (("debt_due",), self.debt_due)]
+            out.append((("no_debt",), self.no_debt))
         if "outage" in self.what:
             out.append((("outage_none",), self.outage_none))
         return out
@@ -374,6 +385,22 @@ def _err(loc: tuple[str, ...], msg: str) -> InitErrorDetails:
     return InitErrorDetails(type=PydanticCustomError("ivr_invalid", safe), loc=loc, input=None)
 
 
+class OutageNotices(_Model):
+    """Outage notices posted through the API (ivr/outages.py): how the IVR reads them."""
+
+    # Read the notices in force for the identified caller's area before the first menu, once a call.
+    before_menu: bool = True
+    # Said instead of a notice that has no audio in the caller's language (no English text, or the
+    # file not made yet), once however many notices lack it.
+    fallback_prompt: PromptId = "outage_generic"
+    # How often each node re-reads the live notices (a post or expiry on any node also refreshes
+    # every node at once, through the bus).
+    refresh_seconds: float = Field(30, ge=1, le=3600)
+    # Where each notice's audio is made (tongdai/<lang>/outage/n<id>.wav): the sounds directory Asterisk
+    # plays from. None = <node.data_dir>/sounds, where `tongdai prompts build` writes the prompts.
+    sounds_dir: Path | None = None
+
+
 class IvrConfig(_Model):
     """The whole IVR: languages, prompts, key-press defaults, and the node tree from ``entry``."""
 
@@ -387,7 +414,9 @@ class IvrConfig(_Model):
     # or when the call wandered through too many nodes. Must be a transfer.
     fallback: NodeId
     # Area (as the CRM names it) → prompt announcing an outage there; read by self_service "outage".
+    # A standing map kept from before the API; posted notices (``outage_notices``) are read first.
     outages: dict[str, PromptId] = Field(default_factory=dict)
+    outage_notices: OutageNotices = Field(default_factory=OutageNotices)
     max_hops: int = Field(100, ge=10, le=10000)
     nodes: dict[NodeId, Node] = Field(min_length=1)
 
@@ -475,6 +504,9 @@ class IvrConfig(_Model):
                         )
         for area, prompt_id in self.outages.items():
             errors += self._prompt_problems(("outages", area), prompt_id)
+        errors += self._prompt_problems(
+            ("outage_notices", "fallback_prompt"), self.outage_notices.fallback_prompt
+        )
 
         if not dangling:  # a node pointing nowhere would also be reported as having no exit
             errors += self._loop_problems()

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from acd.exits import ExitDecision, decide_exit
+from acd.exits import ExitDecision, decide_exit, exit_disposition
 from acd.policy import AcdPolicy
 from core.agi import AgiServer, AgiSession
 from core.bus import BusEvent
@@ -86,7 +86,7 @@ class QueueExitRoute:
         elif d.action == "callback":
             await self._offer_callback(agi, call_id, queue, tier=tier, d=d, lang=lang)
         elif d.action == "voicemail":
-            self._mark(call_id, "exit:voicemail", disposition="exit_voicemail")
+            self._mark(call_id, "exit:voicemail", disposition=exit_disposition("voicemail"))
             await agi.stream_file(prompt_sound(lang, "queue_voicemail"))
             await agi.set_variable("TONGDAI_MAILBOX", d.mailbox)
             await agi.set_variable("TONGDAI_ACTION", "voicemail")
@@ -142,7 +142,7 @@ class QueueExitRoute:
             self.tracker.bus_publish(
                 BusEvent("callback.requested", call_id, {"number": number, "customer_id": customer})
             )
-            self._mark(call_id, "exit:callback", disposition="exit_callback")
+            self._mark(call_id, "exit:callback", disposition=exit_disposition("callback"))
             await agi.stream_file(prompt_sound(lang, "callback_confirmed"))
             await agi.set_variable("TONGDAI_ACTION", "hangup")
         elif key == "2":
@@ -152,7 +152,7 @@ class QueueExitRoute:
             await self._goodbye(agi, call_id, lang)
 
     async def _goodbye(self, agi: AgiSession, call_id: str, lang: str) -> None:
-        self._mark(call_id, "exit:goodbye", disposition="exit_goodbye")
+        self._mark(call_id, "exit:goodbye", disposition=exit_disposition("goodbye"))
         await agi.stream_file(prompt_sound(lang, "queue_goodbye"))
         await agi.set_variable("TONGDAI_ACTION", "hangup")
 

@@ -188,9 +188,10 @@ class SqlFacts:
             )
             if status != "terminated" or window:  # a terminated line counts only if billed in the window
                 lines.append(line)
-        bill = None
+        bill = debt = None
         if last_month is not None:
             bill = sum(pm[last_month][0] for _, _, pm in subs.values() if last_month in pm)
+            debt = sum(pm[last_month][2] for _, _, pm in subs.values() if last_month in pm)
         return CustomerFacts(
             customer_id=first[0],
             name=first[1],
@@ -198,6 +199,7 @@ class SqlFacts:
             points=int(first[4]),
             last_bill_vnd=bill,
             last_bill_month=date(int(last_month[:4]), int(last_month[5:7]), 1) if last_month else None,
+            debt_vnd=debt,
             area=first[3],
             language=first[2],
         )

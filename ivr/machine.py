@@ -47,6 +47,7 @@ from ivr.config import (
     TransferNode,
 )
 from ivr.hours import is_open
+from ivr.outages import Notice, notices_for, sounds_for
 from ivr.prompts import prompt_sound, word_sounds
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,14 @@ class IvrStateError(TongdaiError):
     """The driver fed a result the session was not waiting for (a bug in the driver)."""
 
     error_id = "ivr.state"
+
+
+def debt_due_date(bill_month: dt.date, due_day: int) -> dt.date:
+    """The day the bill of ``bill_month`` falls due: ``due_day`` of the following month."""
+    year, month = (
+        (bill_month.year + 1, 1) if bill_month.month == 12 else (bill_month.year, bill_month.month + 1)
+    )
+    return dt.date(year, month, due_day)
 
 
 # --- what the driver tells us ---------------------------------------------------------------------
@@ -74,6 +83,8 @@ class CustomerFacts:
     points: int | None = None
     last_bill_vnd: int | None = None
     last_bill_month: dt.date | None = None  # any day of the billed month
+    # Overdue debt carried on the latest bill (crm monthly_revenue.overdue_debt_vnd), summed over lines.
+    debt_vnd: int | None = None
     area: str | None = None
     language: str | None = None  # the customer's preferred language, used unless they choose one
 
@@ -85,6 +96,9 @@ class CallInfo:
     dialled: str
     now: dt.datetime  # timezone-aware
     customer: CustomerFacts | None = None  # set when the driver already identified the caller
+    # The live outage notices (ivr/outages.py); those in force for the customer's area are read to the
+    # caller before the first menu once identified, and in the self-service "outage" item.
+    outages: tuple[Notice, ...] = ()
 
 
 # --- steps (machine → driver) -------------------------------------------------------------------
@@ -201,6 +215,11 @@ class IvrSession:
         self.closed = False
         self.callback_requested = False
         self.self_served: list[str] = []  # items read back (tier, points, bill, outage)
+        # Outage notices read to the caller: sound → the notice ids it speaks (the driver counts a
+        # notice as heard once its sound was played), and whether the before-menu check was done.
+        self.outage_sounds: dict[str, list[int]] = {}
+        self.outage_fallback = ""  # the generic notice, read where a notice's own file is missing
+        self._outages_checked = False
         self.transfer: Transfer | None = None
         self._must_identify_node: str | None = None  # blocklist "ask_id": where a failed ID goes
         self._pending: list[str] = []  # sounds to play before the next step
@@ -393,6 +412,9 @@ class IvrSession:
         )
 
     def _enter_menu(self, node: MenuNode, visit: _Visit) -> Step | _Goto:
+        if self.customer is not None and not self._outages_checked and self.cfg.outage_notices.before_menu:
+            self._outages_checked = True  # once per call, at the first menu after identification
+            self._pending += self._outage_notices(self.customer)
         return self._menu_collect(node)
 
     def _on_menu(self, node: MenuNode, visit: _Visit, result: StepResult) -> Step | _Goto:
@@ -526,11 +548,37 @@ class IvrSession:
                 if c.last_bill_month is not None:
                     out += word_sounds(numbers.month_year(c.last_bill_month, lang))
                 out += self._sounds(node.bill_is) + word_sounds(numbers.amount_vnd(c.last_bill_vnd, lang))
-            else:  # outage
+            elif item == "debt":
+                out += self._debt(node, c, lang)
+            else:  # outage: the posted notices in force, else the configured map's prompt
+                posted = self._outage_notices(c)
                 notice = self.cfg.outages.get(c.area) if c.area else None
-                out += self._sounds(notice or node.outage_none)
+                out += posted or self._sounds(notice or node.outage_none)
             self.self_served.append(item)
         return tuple(out)
+
+    def _debt(self, node: SelfServiceNode, c: CustomerFacts, lang: numbers.Lang) -> list[str]:
+        if c.debt_vnd is None or c.debt_vnd < 0:
+            return list(self._sounds(node.no_data_prompt))
+        if c.debt_vnd == 0:
+            return list(self._sounds(node.no_debt))
+        out = [*self._sounds(node.debt_intro), *word_sounds(numbers.amount_vnd(c.debt_vnd, lang))]
+        if c.last_bill_month is not None:
+            due = debt_due_date(c.last_bill_month, node.debt_due_day)
+            out += [*self._sounds(node.debt_due), *word_sounds(numbers.date(due, lang))]
+        return out
+
+    def _outage_notices(self, c: CustomerFacts) -> list[str]:
+        """The sounds of the notices in force for ``c``'s area now, noted for the driver's count."""
+        notices = notices_for(self.call.outages, c.area, self.call.now)
+        if not notices:
+            return []
+        fallback = prompt_sound(self.language, self.cfg.outage_notices.fallback_prompt)
+        self.outage_fallback = fallback
+        sounds = sounds_for(notices, self.language, fallback)
+        for sound, ids in sounds.items():
+            self.outage_sounds[sound] = sorted({*self.outage_sounds.get(sound, []), *ids})
+        return list(sounds)
 
     def _enter_self_service(self, node: SelfServiceNode, visit: _Visit) -> Step | _Goto:
         return Play(self._readback(node))

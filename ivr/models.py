@@ -1,4 +1,5 @@
-"""Tables owned by the IVR: callback requests, stored the moment a caller asks, so none is lost."""
+"""Tables owned by the IVR: callback requests, stored the moment a caller asks, so none is lost; outage
+notices posted by the network operations team."""
 
 from __future__ import annotations
 
@@ -36,3 +37,30 @@ class CallbackRequest(Base):
     # The queue the caller wanted (the callback node's, else the default queue): the automatic dialler
     # puts the answered customer back into it. None on rows recorded before it was kept.
     queue: Mapped[str | None] = mapped_column(String(40))
+
+
+class OutageNotice(Base):
+    """A network outage notice for one area, posted and expired through the API (ivr/outages_http.py).
+
+    Never deleted: expiring sets ``expired_at``/``expired_by``, so what callers were told, when, and how
+    many heard it stays on record. ``area`` is spelt as the customers' addresses hold it (the posted
+    "ha noi" is stored "Hà Nội"); ``area_key`` is its folded form (ivr/outages.py ``area_key``),
+    compared with the folded province of the caller's customer."""
+
+    __tablename__ = "outage_notices"
+    # The IVR's refresh: notices not expired and not yet ended.
+    __table_args__ = (Index("ix_outage_notices_live", "expired_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    area: Mapped[str] = mapped_column(String(64))
+    area_key: Mapped[str] = mapped_column(String(64), index=True)
+    message_vi: Mapped[str] = mapped_column(String(500))
+    message_en: Mapped[str | None] = mapped_column(String(500))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_by: Mapped[str | None] = mapped_column(String(32))
+    # Callers who heard it (the IVR counts a notice once it was played to them), summed across nodes.
+    heard: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

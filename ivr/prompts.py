@@ -214,6 +214,31 @@ def generate_prompts(
     return sorted(written)
 
 
+def speak_texts(out_dir: Path, texts: Sequence[tuple[str, str, str]], manifest: str) -> list[str]:
+    """Free texts (an outage notice) made into files as the catalogue's prompts are: ``texts`` holds
+    (rel path under ``out_dir``, lang, text); a file is remade only when its text changed, judged by
+    the hash in ``out_dir/<manifest>``. Returns the rel paths that are ready. Raises like
+    :func:`generate_prompts` (a missing tool, a tool that failed): blocking, run it in a thread."""
+    manifest_path = out_dir / manifest
+    done = _load_manifest(manifest_path)
+    jobs = [_Job(rel, lang, text, None) for rel, lang, text in texts]
+    todo = [j for j in jobs if done.get(j.rel) != j.digest() or not (out_dir / j.rel).is_file()]
+    if todo:
+        tools: dict[str, str] = {}
+        for name in ("espeak-ng", "sox"):
+            found = shutil.which(name)
+            if found is None:
+                raise PromptToolMissing(f"{name} is not installed: apt-get install -y espeak-ng sox")
+            tools[name] = found
+        try:
+            for job in todo:
+                _build(job, out_dir, tools)
+                done[job.rel] = job.digest()
+        finally:
+            _save_manifest(manifest_path, done)
+    return [j.rel for j in jobs]
+
+
 def _load_cfg(path: Path | None) -> IvrConfig:
     if path is None:
         return IvrConfig.default()

@@ -82,13 +82,21 @@ def _ts(v: float | None) -> datetime | None:
     return datetime.fromtimestamp(v, UTC) if v else None
 
 
+FILE_CONCURRENCY = 8
+WAV_HEADER = 44  # bytes: a file this size holds no audio yet
+HEADER_ONLY_STABLE = 1.0  # seconds a header-only file stays unchanged before it counts as closed
+
+
 class RecordingService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: RecordingsConfig) -> None:
         self._sessions = sessions
         self.cfg = cfg
         self._calls: dict[str, dict[str, Any]] = {}  # ended calls waiting for their CDR
+        # Filed FILE_CONCURRENCY at a time: each waits for its file to settle, and one slow file must
+        # not hold every later call's recording behind it (filing is idempotent, so a batch retried
+        # whole after a database error files nothing twice).
         self.writer: Writer[tuple[str, str]] = Writer(
-            "recordings", self._file_batch, batch=1, on_failed=self._not_filed
+            "recordings", self._file_batch, batch=FILE_CONCURRENCY, on_failed=self._not_filed
         )
 
     def attach(self, bus: EventBus) -> None:
@@ -117,17 +125,22 @@ class RecordingService:
         self.writer.submit((ev.data.get("LinkedID") or ev.call_id, rel))
 
     async def _file_batch(self, batch: Sequence[tuple[str, str]]) -> None:
-        for call_id, rel in batch:
-            # The CDR can come before call.ended is handled: wait briefly for the call's facts.
-            for _ in range(20):
-                if call_id in self._calls:
-                    break
-                await asyncio.sleep(0.05)
-            try:
-                await self.register(call_id, rel, self._calls.get(call_id, {}))
-            except RecordingPathRefused as err:
-                log.error("recording of call %s not registered: %s", call_id, err)
-            self._calls.pop(call_id, None)  # kept until filed: a retry after a database error needs it
+        results = await asyncio.gather(*(self._file(c, r) for c, r in batch), return_exceptions=True)
+        for err in results:  # the others are filed; the writer retries (or isolates) the batch
+            if isinstance(err, BaseException):
+                raise err
+
+    async def _file(self, call_id: str, rel: str) -> None:
+        # The CDR can come before call.ended is handled: wait briefly for the call's facts.
+        for _ in range(20):
+            if call_id in self._calls:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await self.register(call_id, rel, self._calls.get(call_id, {}))
+        except RecordingPathRefused as err:
+            log.error("recording of call %s not registered: %s", call_id, err)
+        self._calls.pop(call_id, None)  # kept until filed: a retry after a database error needs it
 
     def _not_filed(self, item: tuple[str, str], err: BaseException | None) -> None:
         # The file stays on disk and the CDR names it: `tongdai recordings check` lists it.
@@ -186,16 +199,23 @@ class RecordingService:
         return rec
 
     async def _wait_for_file(self, path: Path) -> FileFacts | None:
-        """Asterisk closes the file at hangup: wait until its size is stable, within settle_seconds."""
+        """Asterisk closes the file at hangup: wait until its size is stable, within settle_seconds.
+
+        Audio is stable after two equal sizes 0.1 s apart; a bare WAV header (a call with no audio
+        captured) after HEADER_ONLY_STABLE seconds unchanged, not the whole settle time: waiting
+        longer tells nothing more and would hold the other recordings behind it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.cfg.settle_seconds
-        last = -1
+        last, since = -1, loop.time()
         while True:
             size = await asyncio.to_thread(_size, path)
-            if size is not None and size == last and size > 44:  # stable, more than a WAV header
-                return await asyncio.to_thread(inspect_file, path)
-            last = size if size is not None else -1
-            if loop.time() > deadline:
+            now = loop.time()
+            if size is not None and size == last:
+                if size > WAV_HEADER or now - since >= min(HEADER_ONLY_STABLE, self.cfg.settle_seconds):
+                    return await asyncio.to_thread(inspect_file, path)
+            else:
+                last, since = (size if size is not None else -1), now
+            if now > deadline:
                 return await asyncio.to_thread(inspect_file, path) if size is not None else None
             await asyncio.sleep(0.1)
 

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from acd.exits import EXIT_DISPOSITION_PREFIX
 from acd.models import AgentStateLog
 from billing.export import neutralise
 from core.errors import TongdaiError
@@ -351,7 +352,7 @@ def _call_aggregate(bounds: list[datetime], cfg: ReportsConfig, queue: str | Non
             case((c.answered_at.is_not(None), 1), else_=0).label("answered"),
             func.coalesce(c.wait_seconds, 0.0).label("wait"),
             c.talk_seconds.label("talk"),
-            case((c.disposition.like(f"{EXIT_PREFIX}%"), 1), else_=0).label("exited"),
+            case((c.disposition.like(f"{EXIT_DISPOSITION_PREFIX}%"), 1), else_=0).label("exited"),
             case((_overflowed(), 1), else_=0).label("overflowed"),
         )
         .where(*_in_period(bounds[0], bounds[-1], queue))
@@ -379,7 +380,6 @@ def _call_aggregate(bounds: list[datetime], cfg: ReportsConfig, queue: str | Non
 
 
 # Set on the call record by the FastAGI exit route (ivr/exit_route.py).
-EXIT_PREFIX = "exit_"  # disposition exit_callback / exit_voicemail / exit_goodbye
 OVERFLOW_OUTCOME = "overflow"  # ivr_outcome of a call that overflowed; ivr_path has "overflow:<queue>"
 
 

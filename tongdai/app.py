@@ -3,9 +3,11 @@ their declared order (tongdai/components.py), started and stopped through one As
 
 Start order: database (migrated) → Redis and the event bus bridge → call tracking and the call store
 → crm → billing → recordings → acd → desktop (pop hub) → IVR (FastAGI route, callback dialler) →
-FastAGI server → web application (every component's routes) → AMI connection last, so no event
-arrives before its consumers exist. Stop runs in reverse; a start that fails part-way unwinds exactly
-what was started.
+campaigns (their dialler) → FastAGI server → web application (every component's routes) → AMI
+connection last, so no event arrives before its consumers exist. Stop runs in reverse; a start that
+fails part-way unwinds exactly what was started. With ``ha.role: auto`` the FastAGI server, the AMI
+connection and the diallers (callbacks, campaigns) run only while the node holds its Asterisk's lease
+(core/lease.py); the rest runs passive.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ from agent_desktop.component import running as run_desktop
 from agent_desktop.hub import PopHub
 from billing.cdr import CdrIngest
 from billing.component import running as run_billing
+from campaigns.component import CampaignsComponent
+from campaigns.component import running as run_campaigns
 from core.agi import AgiServer
 from core.ami import AmiClient
 from core.bus import LocalBus, RedisBridge
 from core.calls import CallTracker, resync_from_ami
 from core.component import Infra
 from core.db import create_engine, session_factory
+from core.lease import LeaseKeeper, RedisLease
 from core.ops import Operations, start_operations
 from crm_bridge.cache import ProfileCacheLike
 from crm_bridge.component import CrmComponent
@@ -76,9 +81,11 @@ class Node:
         self.acd: AcdComponent | None = None
         self.desk: DesktopComponent | None = None
         self.ivr_component: IvrComponent | None = None
+        self.campaigns: CampaignsComponent | None = None
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
         self.ops: Operations | None = None  # writers, /metrics, /readyz, retention (core/ops.py)
+        self.lease: LeaseKeeper | None = None  # ha.role auto: who acts for this node's Asterisk
         self.web_port: int = settings.web.port
         self._runner: web.AppRunner | None = None
         self._stack: AsyncExitStack | None = None
@@ -156,10 +163,15 @@ class Node:
         self.acd = await stack.enter_async_context(run_acd(s, infra))
         self.desk = await stack.enter_async_context(run_desktop(s, infra, self.crm, self.acd))
         self.ivr_component = await stack.enter_async_context(run_ivr(s, infra, self.crm, self.acd))
+        self.campaigns = await stack.enter_async_context(run_campaigns(s, infra, self.crm, self.acd))
         if infra.retention is not None:  # every component has registered its purge by now
             infra.retention.start()
             stack.push_async_callback(infra.retention.stop)
 
+        if s.ha.role == "auto":
+            await self._serve_web(stack, self.desk, infra)
+            await self._contend(stack, infra)  # FastAGI and AMI only while this node holds the lease
+            return
         await infra.agi.start()
         stack.push_async_callback(infra.agi.stop)
         await self._serve_web(stack, self.desk, infra)
@@ -169,6 +181,73 @@ class Node:
             stack.push_async_callback(ami.stop)
             if self.ivr_component.dialler is not None:  # stops before the AMI link it dials through
                 stack.push_async_callback(self.ivr_component.dialler.stop)
+            if self.campaigns.dialler is not None:  # likewise
+                stack.push_async_callback(self.campaigns.dialler.stop)
+
+    async def _contend(self, stack: AsyncExitStack, infra: Infra) -> None:
+        """An active bridge and a standby for one Asterisk (core/lease.py): passive until this node
+        holds the lease, then it listens for FastAGI, logs in to AMI (the login's resync adopts the
+        calls in progress) and dials callbacks and campaigns; it stops all of them the moment it may no
+        longer act."""
+        s, ops = self.settings, self.ops
+        assert infra.redis is not None and ops is not None  # ha.role auto needs redis.url (config check)
+        node_id = s.ha.node_id or s.node.name
+        lease = RedisLease(
+            infra.redis, f"{s.redis.key_prefix}ha:{s.asterisk.system_name}", node_id, s.ha.lease_ttl
+        )
+        ami, agi = infra.ami, infra.agi
+        # The callback and campaign diallers dial through this node's AMI: only while it acts.
+        diallers = [
+            d
+            for d in (
+                self.ivr_component.dialler if self.ivr_component is not None else None,
+                self.campaigns.dialler if self.campaigns is not None else None,
+            )
+            if d is not None
+        ]
+
+        async def active(token: int) -> None:
+            await agi.start()
+            if ami is not None:
+                await ami.start()
+            for dialler in diallers:
+                try:  # its start releases its old claims (a database call): never a reason not to serve
+                    await asyncio.wait_for(dialler.start(), s.ha.lease_ttl / 4)
+                except Exception:
+                    log.exception("HA: a dialler did not start; calls are served without it")
+
+        async def passive(token: int) -> None:
+            for dialler in diallers:
+                await dialler.stop()
+            if ami is not None:
+                await ami.stop()
+            await agi.stop()
+
+        self.lease = keeper = LeaseKeeper(
+            lease, on_active=active, on_passive=passive, poll_interval=s.ha.poll_interval
+        )
+        agi.may_serve = keeper.holding
+        ops.metrics.role = lambda: keeper.role
+        ops.metrics.gauge(
+            "tongdai_ha_active", "1 while this node holds its Asterisk's lease", lambda: int(keeper.holding())
+        )
+        ops.metrics.gauge(
+            "tongdai_ha_fencing_token",
+            "the lease's fencing token while active, else 0",
+            lambda: keeper.token or 0,
+        )
+        if ami is not None:
+            ami.may_act = keeper.holding
+            ami_probe = ops.metrics.probes["ami"]
+
+            async def ami_when_active() -> str:  # a standby is not meant to be logged in
+                return await ami_probe() if keeper.holding() else ""
+
+            ops.metrics.probe("ami", ami_when_active)
+        for dialler in diallers:
+            await dialler.stop()  # started with its component; it dials only while active
+        keeper.start()
+        stack.push_async_callback(keeper.stop)  # first at stop: step down, give the lease back
 
     async def _infrastructure(self, stack: AsyncExitStack, connect_ami: bool) -> Infra:
         """Core's part: database, Redis, bus, call tracking, FastAGI server, AMI client (not started)."""

@@ -99,7 +99,7 @@ def cmd_secrets_generate(args: argparse.Namespace, ctx: CliContext[Settings]) ->
 
     s = ctx.settings()
     sip = [i for i, a in enumerate(s.agents) if a.phone == "pjsip"]
-    write_env_file(Path(args.out), generate(sip), force=args.force)
+    write_env_file(Path(args.out), generate(sip, ari=s.asterisk.webrtc is not None), force=args.force)
     print(f"wrote strong secrets to {args.out} (owner-only); load it as the service's environment")
     return 0
 

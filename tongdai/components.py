@@ -9,6 +9,7 @@ from acd.component import SPEC as ACD
 from agent_desktop.component import SPEC as DESKTOP
 from asterisk_conf.component import SPEC as ASTERISK_CONF
 from billing.component import SPEC as BILLING
+from campaigns.component import SPEC as CAMPAIGNS
 from core.component import ComponentSpec
 from crm_bridge.component import SPEC as CRM
 from ivr.component import SPEC as IVR
@@ -17,5 +18,5 @@ from reports.component import SPEC as REPORTS
 from trunks.component import SPEC as TRUNKS
 
 COMPONENTS: tuple[ComponentSpec, ...] = (
-    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, REPORTS, ASTERISK_CONF,
+    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, CAMPAIGNS, REPORTS, ASTERISK_CONF,
 )  # fmt: skip

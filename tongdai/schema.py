@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import acd.models
 import agent_desktop.models
 import billing.models
+import campaigns.models
 import core.models
 import crm_bridge.models
 import ivr.models
@@ -28,6 +29,7 @@ MODEL_MODULES = (
     ivr.models,
     acd.models,
     agent_desktop.models,
+    campaigns.models,
 )
 # A real directory both in a checkout and in an installed wheel (setuptools installs unzipped).
 MIGRATIONS = Path(str(files("tongdai") / "migrations"))

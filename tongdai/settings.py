@@ -13,6 +13,7 @@ from pathlib import Path
 from acd.component import AcdSections
 from agent_desktop.component import DesktopSections
 from billing.component import BillingSections
+from campaigns.component import CampaignsSections
 from core import config as core_config
 from core.config import AgentConfig, CoreSettings, QueueConfig
 from crm_bridge.component import CrmSections
@@ -35,6 +36,7 @@ class Settings(
     DesktopSections,
     ReportsSections,
     TrunksSections,
+    CampaignsSections,
 ):
     """config.yaml, validated: every section of core and of each component."""
 

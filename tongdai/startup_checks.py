@@ -30,6 +30,8 @@ def _secrets(s: Settings) -> Iterator[tuple[str, str, str]]:
     """(dotted path, value, kind) of every secret the settings hold."""
     yield "web.session_secret", s.web.session_secret.get_secret_value(), "session"
     yield "asterisk.ami.secret", s.asterisk.ami.secret.get_secret_value(), "ami"
+    if s.asterisk.webrtc is not None:
+        yield "asterisk.webrtc.ari_secret", s.asterisk.webrtc.ari_secret.get_secret_value(), "ami"
     for i, a in enumerate(s.agents):
         yield f"agents.{i}.password_hash", a.password_hash.get_secret_value(), "password_hash"
         if a.phone == "pjsip" and a.sip_secret is not None:

@@ -68,12 +68,21 @@ function customerView(c) {
   </div>`;
 }
 
+/** "2026-11-28" → "28/11" (the sticky line: the agent knows the year). */
+function dayMonth(iso) {
+  const [, m, d] = String(iso || "").split("-");
+  return d && m ? `${d}/${m}` : String(iso || "");
+}
+
 function callView(f) {
   const badge = {ringing: "ring", answered: "answered", ended: "ended"}[phase];
   return html`<h2 data-testid="pop-title"><span class="badge ${badge}" id="pop-state">${t(`pop.${phase}`)}</span> ${f.caller_number}
       ${f.catch_up ? html`<small class="muted">${t("pop.catchup")}</small>` : nothing}</h2>
     <p class="path">${t("pop.path")}: <span data-testid="pop-path">${f.ivr_path_text}</span> · ${f.queue}${f.language ? ` · ${f.language.toUpperCase()}` : ""}</p>
     ${f.transferred_by ? html`<p class="xfer" data-testid="pop-transferred-by">${t("pop.transferred_by")} #${f.transferred_by}</p>` : nothing}
+    ${f.campaign ? html`<div class="campaign" data-testid="pop-campaign"><h4>${t("pop.campaign")}: ${f.campaign.name}</h4>
+      <p class="script" data-testid="pop-script">${f.campaign.script}</p></div>` : nothing}
+    ${f.sticky ? html`<p class="xfer" data-testid="pop-sticky">${t("pop.sticky", {date: dayMonth(f.sticky.served_on)})}</p>` : nothing}
     ${f.customer ? customerView(f.customer) : html`<h3 data-testid="pop-name">${t("pop.unknown")}</h3>`}`;
 }
 
@@ -121,6 +130,8 @@ function showPhone(f) {
 }
 
 function onFrame(f) {
+  // Other modules of the page (softphone.js) follow the calls too.
+  document.dispatchEvent(new CustomEvent("desk-frame", {detail: f}));
   if (f.type === "phone") {
     showPhone(f);
   } else if (f.type === "error") {  // the server refused this page's socket (too many pages open)

@@ -12,20 +12,23 @@ let last = null;
 const slClass = (f) => (f.sl == null ? "" : f.sl >= 0.8 ? "good" : f.sl >= 0.6 ? "warn" : "bad");
 const row = (name, f, testid) => html`<tr data-testid=${testid} data-name=${f.name}><th scope="row">${name}</th>
   <td class=${f.waiting ? "hot" : ""} data-k="waiting">${f.waiting}</td><td data-k="longest">${secs(f.longest_wait)}</td>
-  <td data-k="answered">${f.answered}</td><td data-k="abandoned">${f.abandoned}</td>
+  <td data-k="answered">${f.answered}</td><td data-k="abandoned">${f.abandoned}</td><td data-k="exited">${f.exited || 0}</td>
   <td class=${slClass(f)} data-k="sl">${pct(f.sl)}</td><td data-k="asa">${secs(f.asa)}</td><td data-k="aht">${secs(f.aht)}</td></tr>`;
 
 function totals(s) {
   const sum = (k) => s.queues.reduce((a, q) => a + (q[k] || 0), 0);
-  const answered = sum("answered"), abandoned = sum("abandoned");
-  return {waiting: sum("waiting"), answered, abandoned, offered: answered + abandoned,
+  // An exit (callback, voicemail, goodbye at the queue's maximum wait) is not an abandon, but it
+  // counts against the service level, as in the QCVN 36 report.
+  const answered = sum("answered"), abandoned = sum("abandoned"), exited = sum("exited");
+  const handled = answered + abandoned + exited;
+  return {waiting: sum("waiting"), answered, abandoned, exited, offered: handled,
           longest: Math.max(0, ...s.queues.map((q) => q.longest_wait || 0)),
-          sl: answered + abandoned ? sum("answered_in_sl") / (answered + abandoned) : null};
+          sl: handled ? sum("answered_in_sl") / handled : null};
 }
 
 function tiles(s, tot) {
   const items = [["waiting", tot.waiting], ["longest", secs(tot.longest)], ["answered", tot.answered],
-                 ["abandoned", tot.abandoned], ["sl", pct(tot.sl)],
+                 ["abandoned", tot.abandoned], ["exited", tot.exited], ["sl", pct(tot.sl)],
                  ["ready", (s.agent_counts || {}).ready || 0]];  // agents app_queue can ring
   return items.map(([id, v]) => html`<div class="tile" data-testid="tile-${id}"><span>${t(`wall.${id}`)}</span><b>${v}</b></div>`);
 }

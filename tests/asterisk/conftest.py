@@ -24,6 +24,7 @@ from crm_bridge.demo_data import load_demo
 from ivr.prompts import generate_prompts
 from tests.support.settings import REPO, SIMPLE_IVR, TEST_QUEUES, base_config, free_port, make_settings
 from tests.support.sip import SIP_QUEUES, session_overrides, sip_agents
+from tests.support.softphone import WEBRTC_QUEUES, sandbox_certificates, webrtc_agents, webrtc_config
 from tongdai.app import Bridge
 from tongdai.settings import Settings
 
@@ -42,6 +43,40 @@ ACD_SIP_AGENT: dict[str, Any] = {
     "password_hash": base_config()["agents"][0]["password_hash"],
 }
 
+# Skills, VIP group and sticky agent (test_acd_routing.py): a queue of the internet skill, three
+# simulated agents of its own (a plain member, an internet expert, the VIP desk), a VIP stage, a sticky
+# stage and a fast widening rule, rendered into this Asterisk for those tests only.
+ROUTING_QUEUE: dict[str, Any] = {
+    "name": "skills",
+    "label": "Kỹ năng",
+    "skill": "internet",
+    "strategy": "linear",  # without the window, the plain member (logged in first) would be rung first
+    "wrapup": 0,
+    "members": [{"agent": "7301"}],
+}
+ROUTING_AGENTS: list[dict[str, Any]] = [
+    {
+        **ACD_SIP_AGENT,
+        "id": aid,
+        "name": name,
+        "phone": "local",
+        "auto_login": False,
+        "sip_secret": None,
+        **extra,
+    }
+    for aid, name, extra in (
+        ("7301", "Thành viên thường", {}),
+        ("7302", "Chuyên gia Internet", {"skills": {"internet": 5}}),
+        ("7303", "Bàn VIP", {}),
+    )
+]
+ROUTING: dict[str, Any] = {
+    "skills": {"widen_every_seconds": 2, "all_after_seconds": 4},
+    "queues": {
+        "skills": {"vip_agents": ["7303"], "vip_first_seconds": 15, "sticky": {"days": 30, "seconds": 10}}
+    },
+}
+
 
 @dataclass
 class AsteriskSandbox:
@@ -51,6 +86,8 @@ class AsteriskSandbox:
     # Free ports chosen per run, so several sandboxes (TONGDAI_SANDBOX=another root) can run side by side.
     ami_port: int = 5038
     sip_port: int = 5060
+    wss_port: int = 8089  # the softphone: Asterisk's TLS listener and ARI (tests/support/softphone.py)
+    ari_port: int = 8088
 
     @property
     def log_path(self) -> Path:
@@ -71,6 +108,7 @@ class AsteriskSandbox:
                 "ami": {"secret": AMI_SECRET, "ping_interval": 2, "port": self.ami_port},
                 "agi": {"port": self.agi_port},
                 "sip": {"port": self.sip_port},
+                "webrtc": webrtc_config(self.wss_port, self.ari_port),
             },
             "database": {"url": db_url or f"sqlite+aiosqlite:///{tmp_path / 'tongdai.db'}"},
             "web": {"port": web_port, "allowed_origins": [f"http://127.0.0.1:{web_port}"]},
@@ -103,11 +141,13 @@ def asterisk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aster
     )
     agi_port = free_port()
     conf = tmp_path_factory.mktemp("asterisk-conf")
-    sandbox = AsteriskSandbox(root, make_settings(), agi_port, free_port(), free_port())
+    sandbox = AsteriskSandbox(root, make_settings(), agi_port, *(free_port() for _ in range(4)))
+    sandbox_certificates(root)
     settings = sandbox.settings_for(
         tmp_path_factory.mktemp("base"),
-        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE, *SIP_QUEUES],
-        agents=[*base_config()["agents"], ACD_SIP_AGENT, *sip_agents()],
+        queues=[*TEST_QUEUES, ACD_WRAPUP_QUEUE, ROUTING_QUEUE, *SIP_QUEUES, *WEBRTC_QUEUES],
+        agents=[*base_config()["agents"], ACD_SIP_AGENT, *ROUTING_AGENTS, *sip_agents(), *webrtc_agents()],
+        routing=ROUTING,
         # A voicemail box for the queue-exit test (test_queue_exits.py): voicemail.conf and app_voicemail.
         queue_exits={
             "queues": {ACD_WRAPUP_QUEUE["name"]: {"exit": {"action": "voicemail", "mailbox": VOICEMAIL_BOX}}}

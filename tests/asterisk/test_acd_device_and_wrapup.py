@@ -164,8 +164,15 @@ async def test_wrap_up_holds_the_next_call_then_the_agent_is_ready(
         done2 = completes[1]
 
         def ready_again() -> bool:
+            # The snapshot changes first; the agent.state event reaches subscribers a moment later.
             st = b.agents.snapshot(AGENT)
-            return st is not None and st.status == "ready" and st.since > float(done2.get("Timestamp"))
+            published = bool(seen) and seen[-1] == ("ready", st.since if st else None)
+            return (
+                st is not None
+                and st.status == "ready"
+                and st.since > float(done2.get("Timestamp"))
+                and published
+            )
 
         await eventually(ready_again, timeout=10)
         statuses = [s for s, _ in seen]

@@ -27,6 +27,7 @@ from crm_bridge.importer import import_csv
 from ivr import numbers
 from ivr.models import CallbackRequest
 from ivr.prompts import word_sounds
+from tests.asterisk.acd_support import hang_up_all
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
 from tests.support.settings import base_config
 from tongdai.app import Bridge
@@ -106,22 +107,19 @@ async def make_bridge(
 
     yield make
     # Calls of this test must not outlive it (a caller still hanging up would end in the next test).
-    resp = await ami.action("CoreShowChannels", multi=True, timeout=10)
-    for e in resp.events:
-        if e.name == "CoreShowChannel":
-            await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
+    await hang_up_all(ami)
     for b in started:
         await b.stop()
 
 
-async def record_of(b: Bridge, call_id: str) -> CallRecord:
+async def record_of(b: Bridge, call_id: str, timeout: float = 10) -> CallRecord:
     assert b.sessions is not None
 
     async def get() -> CallRecord | None:
         async with b.sessions() as s:  # type: ignore[misc]
             return await s.get(CallRecord, call_id)
 
-    rec: CallRecord = await eventually(get, timeout=10)
+    rec: CallRecord = await eventually(get, timeout=timeout)
     return rec
 
 

@@ -12,20 +12,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from acd.exits import ExitsConfig
 from core.ami import AmiClient
 from core.db import create_engine
-from core.models import CallRecord
 from crm_bridge.demo_data import load_demo
 from ivr import numbers
 from ivr.models import CallbackRequest
 from ivr.prompts import word_sounds
-from tests.asterisk.acd_support import clear_queue
+from tests.asterisk.acd_support import clear_queue, hang_up_all
 from tests.asterisk.conftest import VOICEMAIL_BOX, AsteriskSandbox, eventually, place_call
-from tests.asterisk.test_ivr_menus import Recorder
+from tests.asterisk.test_ivr_menus import Recorder, record_of
+from tests.support.desktop import login, next_frame
 from tests.support.settings import TEST_QUEUES
 from tongdai.app import Bridge
 from tongdai.schema import upgrade_to_head
@@ -89,23 +90,9 @@ async def make_bridge(
         return b, rec
 
     yield make
-    resp = await ami.action("CoreShowChannels", multi=True, timeout=10)
-    for e in resp.events:
-        if e.name == "CoreShowChannel":
-            await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
+    await hang_up_all(ami)
     for b in started:
         await b.stop()
-
-
-async def record_of(b: Bridge, call_id: str) -> CallRecord:
-    assert b.sessions is not None
-
-    async def get() -> CallRecord | None:
-        async with b.sessions() as s:  # type: ignore[misc]
-            return await s.get(CallRecord, call_id)
-
-    rec: CallRecord = await eventually(get, timeout=15)
-    return rec
 
 
 async def test_caller_past_max_wait_overflows_with_wait_and_priority_kept(
@@ -118,7 +105,7 @@ async def test_caller_past_max_wait_overflows_with_wait_and_priority_kept(
     assert queued == ["tv", "care"]
     overflowed = rec.of("call.overflowed", ended["call_id"])
     assert [(e.data["from_queue"], e.data["queue"]) for e in overflowed] == [("tv", "care")]
-    r = await record_of(b, ended["call_id"])
+    r = await record_of(b, ended["call_id"], timeout=15)
     # Answered in care by its simulated agent; the wait runs from tv, not from care.
     assert r.queue == "care" and r.agent_id == "1003" and r.answered_at is not None
     assert r.wait_seconds is not None and r.wait_seconds >= WAIT
@@ -139,7 +126,7 @@ async def test_caller_takes_the_callback_offer_by_dtmf(make_bridge: Factory, ami
     # The caller keys 1 repeatedly from just after the exit until well into the offer's two plays.
     await place_call(ami, STANDARD, dtmf="1ww" * 12, dtmf_delay=WAIT + 1, stay=60)
     ended: dict[str, Any] = await eventually(lambda: rec.ended(STANDARD), timeout=WAIT + 90)
-    r = await record_of(b, ended["call_id"])
+    r = await record_of(b, ended["call_id"], timeout=15)
     assert r.disposition == "exit_callback" and "exit:callback" in r.ivr_path
     assert r.answered_at is None
     assert b.sessions is not None
@@ -165,13 +152,17 @@ async def test_caller_leaves_a_voicemail_at_the_exit(
         ami, STANDARD, stay=35, variables={"TONGDAI_PLAY": speech, "TONGDAI_PLAY_DELAY": str(WAIT + 2)}
     )
     ended: dict[str, Any] = await eventually(lambda: rec.ended(STANDARD), timeout=120)
-    r = await record_of(b, ended["call_id"])
+    r = await record_of(b, ended["call_id"], timeout=15)
     assert r.disposition == "exit_voicemail" and "exit:voicemail" in r.ivr_path
     # The recording proves it: Asterisk stored the message (with its metadata naming the caller).
     msgs = await eventually(lambda: sorted(inbox.glob("msg*.wav")), timeout=15)
     assert msgs[0].stat().st_size > 8000  # more than half a second of 8 kHz 16-bit audio
     meta = msgs[0].with_suffix(".txt").read_text(errors="replace")
     assert STANDARD in meta
+
+
+def page_csrf(html: str) -> str:
+    return html.split('data-csrf="', 1)[1].split('"', 1)[0]
 
 
 UNKNOWN = "0281234567"  # no customer: served as the lowest tier (standard)
@@ -234,3 +225,65 @@ def sentence_of(position: int, minutes: int) -> list[str]:
         *word_sounds(numbers.number(minutes, "vi")),
         "tongdai/vi/queue_minutes",
     ]
+
+
+async def test_a_called_back_customer_past_max_wait_overflows_not_hung_up(
+    make_bridge: Factory, ami: AmiClient
+) -> None:
+    # The callback dialler's Originate (ivr/callback_ami.py), the customer answering at once.
+    b, rec = await make_bridge(exit_settings({"action": "overflow", "to": "care"}))
+    await ami.action(
+        "Originate",
+        {
+            "Channel": f"Local/{STANDARD}@tongdai-simcustomer/n",
+            "Context": "tongdai-callback",
+            "Exten": "s",
+            "Priority": "1",
+            "CallerID": STANDARD,
+            "Async": "true",
+            "Variable": [
+                "TONGDAI_QUEUE=tv",
+                f"TONGDAI_MAXWAIT={WAIT}",
+                "TONGDAI_TIER=standard",
+                "TONGDAI_PRIO=10",
+                f"TONGDAI_CB_NUMBER={STANDARD}",
+                "TONGDAI_SIM_TALK=" + str(WAIT + 12),
+            ],
+        },
+    )
+    ended: dict[str, Any] = await eventually(lambda: rec.ended(STANDARD), timeout=WAIT + 60)
+    queued = [e.data["queue"] for e in rec.of("call.queued", ended["call_id"])]
+    assert queued == ["tv", "care"]
+    r = await record_of(b, ended["call_id"], timeout=15)
+    assert r.queue == "care" and r.agent_id == "1003" and r.answered_at is not None
+
+
+async def test_a_blind_transfer_past_the_target_queues_max_wait_overflows_not_hung_up(
+    make_bridge: Factory, ami: AmiClient
+) -> None:
+    over = exit_settings({"action": "overflow", "to": "care"})
+    nodes = {"care": {"type": "transfer", "queue": "care", "label": "Tổng đài viên"}}
+    over["ivr"] = {**over["ivr"], "entry": "care", "fallback": "care", "nodes": nodes}
+    b, rec = await make_bridge(over)
+    base = f"http://127.0.0.1:{b.web_port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await login(http, base, "1003", "demo-1003")
+        async with http.get(f"{base}/") as page:
+            csrf = page_csrf(await page.text())
+        async with http.ws_connect(f"{base}/ws", origin=base) as ws:
+            await next_frame(ws, "hello")
+            await place_call(ami, STANDARD, stay=WAIT + 12)
+            pop = await next_frame(ws, "pop")
+            await next_frame(ws, "answered")
+            # To tv, where nobody answers: its exit (overflow to care) after tv's wait, not a hang-up.
+            async with http.post(
+                f"{base}/api/calls/{pop['call_id']}/transfer",
+                json={"target": "tv", "mode": "blind"},
+                headers={"X-CSRF-Token": csrf},
+            ) as r:
+                assert r.status == 200, await r.text()
+            ended: dict[str, Any] = await eventually(lambda: rec.ended(STANDARD), timeout=WAIT + 60)
+    queued = [e.data["queue"] for e in rec.of("call.queued", ended["call_id"])]
+    assert queued == ["care", "tv", "care"]
+    overflowed = rec.of("call.overflowed", ended["call_id"])
+    assert [(e.data["from_queue"], e.data["queue"]) for e in overflowed] == [("tv", "care")]

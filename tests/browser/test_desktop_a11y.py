@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from agent_desktop.i18n import CATALOGUE
+from core.ami import AmiEvent
 from crm_bridge.models import Customer
 from tests.browser.support import axe_violations, describe, log_in, new_page, watch_of
 from tests.component.test_desktop_security import base, client, csrf_of, desk, feed_call
@@ -189,9 +190,16 @@ async def test_wallboard_is_accessible_and_its_chart_has_a_text_alternative(
     board = await log_in(browser, base(desk), "9000", "/wallboard")
     await feed_call(desk, "call-wb-1", "1001", answer=True, hangup=True)
     await feed_call(desk, "call-wb-2", "1002", answer=False, hangup=True)
-    answered = board.locator('[data-testid=queue-row][data-name="mobile"] [data-k="answered"]')
-    await expect(answered).to_have_text("1", timeout=5000)
-    chart = board.get_by_role("img", name=re.compile(r"2 cuộc gọi, 1 đã trả lời, 1 bỏ máy"))
+    # A caller who took the queue's callback offer at its maximum wait: an exit, not an abandon.
+    await feed_call(desk, "call-wb-3", "1002", answer=False, hangup=False)
+    desk.tracker.annotate("call-wb-3", disposition="exit_callback")
+    await desk.tracker.handle(AmiEvent("Hangup", {"Linkedid": "call-wb-3", "Uniqueid": "call-wb-3.caller"}))
+    row = board.locator('[data-testid=queue-row][data-name="mobile"]')
+    await expect(row.locator('[data-k="answered"]')).to_have_text("1", timeout=5000)
+    await expect(row.locator('[data-k="exited"]')).to_have_text("1", timeout=5000)
+    await expect(row.locator('[data-k="abandoned"]')).to_have_text("1")
+    await expect(board.get_by_test_id("tile-exited").locator("b")).to_have_text("1")
+    chart = board.get_by_role("img", name=re.compile(r"3 cuộc gọi, 1 đã trả lời, 1 bỏ máy"))
     await expect(chart).to_have_count(1)
     await board.get_by_text(VI["wall"]["chart_table"]).click()
     table = board.get_by_test_id("chart-table")
@@ -199,7 +207,7 @@ async def test_wallboard_is_accessible_and_its_chart_has_a_text_alternative(
     # Slot by slot (both calls may straddle a half-hour boundary): offered, answered, abandoned.
     rows = table.locator("tbody tr")
     figures = [[int(await r.locator("td").nth(k).inner_text()) for k in range(3)] for r in await rows.all()]
-    assert [sum(col) for col in zip(*figures, strict=True)] == [2, 1, 1], figures
+    assert [sum(col) for col in zip(*figures, strict=True)] == [3, 1, 1], figures
     await assert_accessible(board, base(desk), "the wallboard")
     assert_clean(board)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from core.ami import AmiClient
+from tests.asterisk.acd_support import hang_up_all
 from tests.asterisk.conftest import place_call
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tongdai.app import Bridge
@@ -35,14 +36,6 @@ RING_SECONDS = 5  # test-only: the simulated agent rings this long (global TONGD
 async def set_ring(ami: AmiClient, seconds: str) -> None:
     # Setvar without a channel sets a global: only this sandbox's simulated agents ring longer.
     await ami.action("Setvar", {"Variable": "TONGDAI_SIM_RING", "Value": seconds})
-
-
-async def hang_up_all(ami: AmiClient) -> None:
-    """Leave the sandbox idle for the next test (simulated callers stay on the line for a while)."""
-    resp = await ami.action("CoreShowChannels", multi=True, timeout=10)
-    for e in resp.events:
-        if e.name == "CoreShowChannel":
-            await ami.action("Hangup", {"Channel": e.get("Channel")}, check=False)
 
 
 async def expect_pop(bridge: Bridge, page: Any, name: str) -> None:
@@ -200,3 +193,29 @@ async def test_desktop_shows_the_desk_phones_registration(bridge: Bridge, browse
     await agent.reload()
     await expect(agent.get_by_test_id("phone-state")).to_have_text("Điện thoại: không trả lời")
     assert await axe_violations(agent, base) == []
+
+
+async def test_the_sticky_agent_reads_when_they_served_the_customer(bridge: Bridge, browser: Any) -> None:
+    """The pop's sticky line (acd/routing.py): the ringing event as the tracker publishes it for a call
+    offered first to the customer's last agent; another agent rung for it would not see the line."""
+    from playwright.async_api import expect
+
+    from core.bus import BusEvent
+
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    agent = await log_in(browser, base, "1002")
+    data = {
+        "ringing_agent": "1002",
+        "queue": "internet",
+        "caller_number": "0333333333",
+        "ivr_path_text": "Internet",
+        "sticky_agent": "1002",
+        "sticky_served_on": "2026-11-28",
+    }
+    bridge.bus.publish(BusEvent("call.ringing", "sticky-pop-1", data))
+    await expect(agent.get_by_test_id("pop-sticky")).to_have_text(
+        "Khách quen: bạn đã phục vụ khách hàng này ngày 28/11"
+    )
+    bridge.bus.publish(BusEvent("call.ringing", "sticky-pop-2", {**data, "sticky_agent": "1003"}))
+    await expect(agent.get_by_test_id("pop-sticky")).to_have_count(0)
+    bridge.bus.publish(BusEvent("call.ended", "sticky-pop-2", {**data, "disposition": "abandoned"}))

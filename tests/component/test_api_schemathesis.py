@@ -48,7 +48,29 @@ def _config(base_url: str, cookie: str, csrf: str) -> SchemathesisConfig:
                             "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "5xx"]
                         }
                     },
-                }
+                },
+                {
+                    # An outage notice's area must be one the customers' addresses hold, and its period
+                    # must end after it starts and after now: a well-formed notice may get a 400.
+                    "include-path": "/api/outages",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "5xx"]
+                        }
+                    },
+                },
+                {
+                    # A campaign's rules bind fields (an advertising window inside 08:00-17:00, the end
+                    # after the start, a known queue and a new name); a list must be valid CSV rows.
+                    "include-path-regex": "^/api/campaigns",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "5xx"]
+                        }
+                    },
+                },
             ],
         }
     )

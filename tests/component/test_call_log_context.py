@@ -17,6 +17,7 @@ from core.agi import AgiServer, AgiSession
 from core.ami import AmiClient, AmiEvent
 from core.bus import BusEvent, LocalBus
 from core.calls import CallTracker
+from tests.support.agi_env import IVR_HEADER
 from tests.support.fake_net import FakeAmi
 
 log = logging.getLogger("tests.call_context")
@@ -84,16 +85,7 @@ async def test_ami_handlers_and_bus_subscribers_log_with_the_linkedid(json_logs:
     assert pop_line["linkedid"] == "ast1-7.0"
 
 
-# What Asterisk 22 sends, in its fixed key order (core/agi.py refuses anything else).
-HEADER = (
-    "agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
-    "agi_channel: PJSIP/trunk-1\nagi_language: en\nagi_type: PJSIP\n"
-    "agi_uniqueid: ast1-9.1\nagi_version: 22.10.1\n"
-    "agi_callerid: 0912345678\nagi_calleridname: unknown\n"
-    "agi_callingpres: 0\nagi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\n"
-    "agi_dnid: 18001090\nagi_rdnis: unknown\nagi_context: tongdai-ivr\nagi_extension: s\n"
-    "agi_priority: 4\nagi_enhanced: 0.0\nagi_accountcode: \nagi_threadid: 140212\n\n"
-)
+HEADER = IVR_HEADER
 
 
 async def test_a_fastagi_session_logs_with_its_uniqueid_then_its_linkedid(json_logs: io.StringIO) -> None:

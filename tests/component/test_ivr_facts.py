@@ -79,3 +79,14 @@ async def test_last_bill_is_the_latest_month_across_the_lines(
     assert await facts.by_number("0281234567") is None
     assert await facts.by_customer_id("KH9999999999") is None
     assert await facts.by_account("  ") is None
+
+
+async def test_overdue_debt_is_the_latest_bills_debt_across_the_lines(
+    crm: tuple[CustomerDirectory, SqlFacts],
+) -> None:
+    _, facts = crm
+    binh = await facts.by_number("0987654321")  # KH0000000002: 120,000 overdue on her postpaid line
+    assert binh is not None and binh.customer_id == "KH0000000002"
+    assert binh.debt_vnd == 120_000
+    an = await facts.by_number("0912345678")  # KH0000000001 owes nothing
+    assert an is not None and an.debt_vnd == 0

@@ -33,6 +33,7 @@ from core.ami import AmiClient, AmiEvent
 from core.db import create_engine, session_factory
 from core.models import CallRecord
 from crm_bridge.demo_data import load_demo
+from recordings.models import Recording
 from tests.asterisk.conftest import (  # noqa: F401  (fixtures shared with the Asterisk tier)
     AMI_SECRET,
     AsteriskSandbox,
@@ -489,3 +490,36 @@ async def assert_nothing_lost_or_doubled(
     cdrs, calls = await stored(db_url, ids)
     assert len(cdrs) == len(set(cdrs)), "a CDR stored twice"
     assert all(n == 1 for n in calls.values())
+
+
+async def assert_recordings_filed(db_url: str, watch: CallWatch, *, timeout: float = 30) -> None:
+    """Every recording a stored CDR of these calls names is filed (a ``recordings`` row), once."""
+    ids = set(watch.ids)
+    engine = create_engine(db_url)
+    try:
+
+        async def rows() -> tuple[set[str], list[str]]:
+            async with session_factory(engine)() as s:
+                named = set(
+                    await s.scalars(
+                        select(CdrRecord.linkedid).where(
+                            CdrRecord.linkedid.in_(ids), CdrRecord.recording != ""
+                        )
+                    )
+                )
+                filed = list(await s.scalars(select(Recording.call_id).where(Recording.call_id.in_(ids))))
+            return named, filed
+
+        async def complete() -> bool:
+            named, filed = await rows()
+            return bool(named) and named <= set(filed)
+
+        try:
+            await eventually(complete, timeout=timeout, interval=0.5)
+        except AssertionError:
+            named, filed = await rows()
+            raise AssertionError(f"recordings not filed: {sorted(named - set(filed))}") from None
+        _, filed = await rows()
+        assert len(filed) == len(set(filed)), "a recording filed twice"
+    finally:
+        await engine.dispose()

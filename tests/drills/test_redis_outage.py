@@ -1,6 +1,7 @@
 """Drill: Redis hangs (SIGSTOP: the socket stays open, nothing answers) under traffic, then comes
-back. Calls flow and are recorded once, the agent's desktop on this node still gets each pop, and
-once Redis answers the agents' states there agree with the node's own view."""
+back. Calls flow and are recorded once (each recording filed while the node runs, not spilled at its
+stop), the agent's desktop on this node still gets each pop, and once Redis answers the agents'
+states there agree with the node's own view."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.drills.conftest import (
     RedisServer,
     Traffic,
     assert_nothing_lost_or_doubled,
+    assert_recordings_filed,
 )
 from tests.support.desktop import login, next_frame
 
@@ -90,6 +92,7 @@ async def test_redis_hung_under_traffic(
             finally:
                 reader.cancel()
     await assert_nothing_lost_or_doubled(drill_db, asterisk_sandbox.settings.cdr.csv_path, watch)
+    await assert_recordings_filed(drill_db, watch)
 
     # State converges: what Redis holds for each agent is what the node shows.
     async def converged() -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from agent_desktop.pages import PASSWORDS_KEY
 from core.models import AuditEntry
+from tests.support.agi_env import IVR_HEADER
 from tests.support.settings import make_settings
 from tongdai.app import Bridge
 
@@ -91,17 +92,6 @@ async def test_a_burst_of_bad_logins_is_answered_while_the_node_keeps_serving(br
     # Every attempt is refused as a bad login, or as "busy" past the checker's bound; none errors.
     assert {r.status for r in results} <= {401, 503} and 401 in {r.status for r in results}
     assert ok == 200
-
-
-IVR_HEADER = (
-    "agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
-    "agi_channel: PJSIP/trunk-1\nagi_language: en\nagi_type: PJSIP\n"
-    "agi_uniqueid: ast1-9.1\nagi_version: 22.10.1\n"
-    "agi_callerid: 0912345678\nagi_calleridname: unknown\n"
-    "agi_callingpres: 0\nagi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\n"
-    "agi_dnid: 18001090\nagi_rdnis: unknown\nagi_context: tongdai-ivr\nagi_extension: s\n"
-    "agi_priority: 4\nagi_enhanced: 0.0\nagi_accountcode: \nagi_threadid: 140212\n\n"
-)
 
 
 async def test_a_login_burst_does_not_delay_a_callers_ivr(bridge: Bridge) -> None:

@@ -10,9 +10,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
+from sqlalchemy import select
 
+from core.models import AuditEntry
 from core.passwords import hash_password
 from core.secrets_policy import SHIPPED_DEMO_PASSWORD_HASHES, generate
 from tests.support.settings import REPO, deep_merge, free_port, shipped_config
@@ -113,10 +116,14 @@ def test_check_config_on_the_shipped_file_off_loopback_names_every_weak_secret(
     assert paths_in(err) == SHIPPED_WEAK, err
 
 
+@pytest.mark.parametrize("softphones", [False, True])
 def test_check_config_passes_with_generated_secrets_from_the_env_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], softphones: bool
 ) -> None:
     data = local(tmp_path, shipped_config())
+    if softphones:  # the softphones' ARI secret, shipped weak, is generated too
+        weak = {"cert_file": "/etc/asterisk/keys/s.pem", "priv_key_file": "/etc/asterisk/keys/s.key"}
+        data["asterisk"]["webrtc"] = {**weak, "ari_secret": "demo-ari-secret-change-me"}
     data["agents"] = strong(data)["agents"]  # hashes live in the file; secrets come from the env file
     cfg = write_config(tmp_path, data)
     env_file = tmp_path / "secrets.env"
@@ -211,3 +218,42 @@ def test_each_kind_of_secret_is_judged_by_its_path(tmp_path: Path, path: str, ov
 
 def test_the_shipped_demo_hashes_are_exactly_the_shipped_files() -> None:
     assert {a["password_hash"] for a in shipped_config()["agents"]} == SHIPPED_DEMO_PASSWORD_HASHES
+
+
+async def test_a_re_hashed_demo_password_is_refused_at_login_outside_demo_mode(tmp_path: Path) -> None:
+    # A fresh salt gives a hash nobody shipped, so the config check cannot see it; the login can.
+    data = strong(shipped_config())
+    data["agents"][0]["password_hash"] = hash_password(f"demo-{data['agents'][0]['id']}")
+    node = Node(Settings.model_validate(local(tmp_path, data)))
+    await node.start(connect_ami=False)
+    try:
+        base = f"http://127.0.0.1:{node.web_port}"
+        first, second = data["agents"][0]["id"], data["agents"][1]["id"]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            refused = await form_login(http, base, first, f"demo-{first}")
+            assert refused.status == 403
+            assert "tongdai hash-password" in await refused.text()
+            assert "tongdai_session" not in {c.key for c in http.cookie_jar}
+            fine = await form_login(http, base, second, f"Real-pass-{second}-x9")
+            assert fine.status == 302
+        assert node.sessions is not None
+        async with node.sessions() as s:
+            rows = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.demo_password")))
+        assert [(r.subject_type, r.subject_id) for r in rows] == [("agent", first)]
+    finally:
+        await node.stop()
+
+
+async def form_login(
+    http: aiohttp.ClientSession, base: str, agent: str, password: str
+) -> aiohttp.ClientResponse:
+    async with http.get(f"{base}/login") as r:
+        m = re.search(r'name="csrf" value="([^"]+)"', await r.text())
+    assert m
+    r = await http.post(
+        f"{base}/login",
+        data={"agent": agent, "password": password, "csrf": m.group(1)},
+        allow_redirects=False,
+    )
+    await r.read()
+    return r

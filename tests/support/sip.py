@@ -257,6 +257,14 @@ async def registered_phone(
         "phone_register.xml", asterisk, work, ip=PHONE_IP, media_port=media, keys=keys, extra=extra
     )
     try:
+        # Yield only once Asterisk has accepted *this* registration: an earlier test's phone leaves
+        # its contact behind (Avail until qualify notices), and a call placed before our 200 OK would
+        # ring that dead contact instead.
+        deadline = asyncio.get_running_loop().time() + 15
+        while not any("CSeq: 2 REGISTER" in m for m in phone.received("SIP/2.0 200")):
+            if phone.proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the phone did not register: {phone.why()}")
+            await asyncio.sleep(0.05)
         yield phone
     finally:
         await phone.stop()

@@ -112,3 +112,14 @@ def test_bad_config_section_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     cfg.write_text("aging_weigth: 3\n", encoding="utf-8")
     assert run(["--config", str(cfg)])[0] == 2
     assert "aging_weigth" in capsys.readouterr().err
+
+
+def test_routing_compares_strict_and_configured_per_tier() -> None:
+    code, text = run(["--routing", "--agents", "20", "--hours", "2"])
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("occupancy strict ")
+    rows = [ln.split() for ln in lines[2:]]
+    assert [(r[0], r[1]) for r in rows] == [
+        (t, p) for t in ("vip", "gold", "standard") for p in ("strict", "configured")
+    ]

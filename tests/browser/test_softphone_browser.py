@@ -1,0 +1,251 @@
+"""The desktop softphone in headless Chromium (fake microphone) against the sandbox's Asterisk: the
+agent logs in, the page registers over WSS; a caller dials the hotline and the page rings with the
+pop for that very call (the INVITE's Linkedid); a click answers; audio flows both ways (the page's
+getStats and Asterisk's RTP stats); hold and unhold; hang-up from either side ends both; auto-answer;
+logout unregisters. Nothing in the page exists for the test: the init script below only records
+the page's RTCPeerConnections so the test can read their stats."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.ami import AmiClient
+from crm_bridge.demo_data import load_demo
+from tests.asterisk.acd_support import hang_up_all
+from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
+from tests.browser.conftest import ARGS, chromium_path
+from tests.support.settings import TEST_QUEUES, base_config
+from tests.support.softphone import WEBRTC_AGENT, WEBRTC_QUEUE, webrtc_agents
+from tongdai.app import Bridge
+
+pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
+# docs/screenshots/ only on request (TONGDAI_SCREENSHOTS=1), as in test_desktop_browser.py.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("TONGDAI_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="tongdai-shots-"))
+)
+
+MEDIA_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# Test-side instrumentation (Playwright init script), not page code: keep each peer connection.
+RECORD_PCS = """
+(() => {
+  const Native = RTCPeerConnection;
+  const seen = [];
+  Object.defineProperty(globalThis, "__tdPeerConnections", {value: seen});
+  globalThis.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    seen.push(pc);
+    return pc;
+  };
+  globalThis.RTCPeerConnection.prototype = Native.prototype;
+})();
+"""
+INBOUND = """async () => {
+  const pc = globalThis.__tdPeerConnections.at(-1);
+  if (!pc) return null;
+  const out = {in_packets: 0, in_energy: 0, out_packets: 0, ice: pc.iceConnectionState};
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "audio") {
+      out.in_packets = r.packetsReceived;
+      out.in_energy = r.totalAudioEnergy || 0;
+    }
+    if (r.type === "outbound-rtp" && r.kind === "audio") out.out_packets = r.packetsSent;
+  });
+  return out;
+}"""
+WEB_IVR: dict[str, Any] = {
+    "default_language": "vi",
+    "languages": ["vi", "en"],
+    "entry": "main",
+    "fallback": "web",
+    "input": {"timeout_ms": 4000, "retries": 1},
+    "nodes": {
+        "main": {"type": "menu", "prompt": "main_menu", "options": {"1": "web"}},
+        "web": {"type": "transfer", "queue": WEBRTC_QUEUE, "label": "Softphone"},
+    },
+}
+
+
+@pytest.fixture
+async def webrtc_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> AsyncIterator[Bridge]:
+    settings = asterisk_sandbox.settings_for(
+        tmp_path,
+        queues=[*TEST_QUEUES, {**asterisk_sandbox_queue(), "members": [{"agent": WEBRTC_AGENT}]}],
+        agents=[*base_config()["agents"], *webrtc_agents(auto_login=True)],
+        ivr=WEB_IVR,
+    )
+    b = Bridge(settings)
+    await b.start()
+    assert b.ami is not None
+    await b.ami.wait_connected(30)
+    await b.ami.wait_booted(30)
+    await b.agents.ready(30)
+    assert b.engine is not None
+    await load_demo(b.engine, 0)
+    yield b
+    await b.stop()
+
+
+def asterisk_sandbox_queue() -> dict[str, Any]:
+    return {"name": WEBRTC_QUEUE, "label": "Softphone", "wrapup": 0, "ring_timeout": 30}
+
+
+@pytest.fixture
+async def media_browser() -> AsyncIterator[Any]:
+    path = chromium_path()
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: the browser tests must run in CI (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        # The sandbox's certificate is from a local CA the browser does not know.
+        b = await pw.chromium.launch(
+            executable_path=path, args=[*ARGS, *MEDIA_ARGS, "--ignore-certificate-errors"]
+        )
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def open_desk(browser: Any, base: str) -> Any:
+    ctx = await browser.new_context(
+        viewport={"width": 1440, "height": 960}, locale="en-US", ignore_https_errors=True
+    )
+    await ctx.grant_permissions(["microphone"], origin=base)
+    await ctx.add_init_script(RECORD_PCS)
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto(f"{base}/login?lang=en")
+    await page.fill("input[name=agent]", WEBRTC_AGENT)
+    await page.fill("input[name=password]", "demo-1001")  # tests/support/softphone.py: 1001's demo hash
+    await page.click("button[type=submit]")
+    await page.wait_for_url(re.compile(rf"{re.escape(base)}/(\?.*)?$"))
+    page.errors = errors
+    return page
+
+
+def contacts(sandbox: AsteriskSandbox) -> str:
+    return sandbox.cli(f"pjsip show aor {WEBRTC_AGENT}")
+
+
+def rx_packets(sandbox: AsteriskSandbox) -> int:
+    """Packets Asterisk received on the softphone's channel (pjsip show channelstats)."""
+    for line in sandbox.cli("pjsip show channelstats").splitlines():
+        tokens = line.split()
+        # [BridgeId] ChannelId UpTime Codec ReceiveCount Lost Pct Jitter TransmitCount ...
+        at = next((i for i, tok in enumerate(tokens) if tok.startswith(f"{WEBRTC_AGENT}-")), None)
+        if at is not None and len(tokens) > at + 3 and tokens[at + 3].isdigit():
+            return int(tokens[at + 3])
+    return 0
+
+
+async def test_softphone_registers_rings_with_the_pop_answers_and_carries_audio(
+    webrtc_bridge: Bridge, asterisk_sandbox: AsteriskSandbox, ami: AmiClient, media_browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://127.0.0.1:{webrtc_bridge.web_port}"
+    page = await open_desk(media_browser, base)
+    sp = page.get_by_test_id("softphone")
+    try:
+        await expect(sp).to_have_attribute("data-status", "registered", timeout=15000)
+        # Asterisk holds the page's contact, over WSS.
+        await eventually(
+            lambda: "transport=ws" in contacts(asterisk_sandbox) and "Avail" in contacts(asterisk_sandbox)
+        )
+
+        await place_call(
+            ami,
+            "0912345678",
+            dtmf="1",
+            stay=60,
+            variables={"TONGDAI_PLAY": "demo-congrats&demo-congrats", "TONGDAI_PLAY_DELAY": "1"},
+        )
+        await expect(sp).to_have_attribute("data-call", "ringing", timeout=20000)
+        await expect(page.get_by_test_id("pop-name")).to_have_text("Nguyễn Văn An", timeout=15000)
+        # The ringing call is the pop's call: the INVITE carried its Linkedid.
+        (call,) = [c for c in webrtc_bridge.tracker.calls.values() if c.caller_number == "0912345678"]
+        await expect(sp).to_have_attribute("data-linkedid", call.call_id)
+        await expect(page.get_by_test_id("sp-match")).to_have_attribute("data-match", "yes")
+        await page.screenshot(path=str(SHOTS / "softphone-ringing.png"), full_page=True)
+
+        await page.get_by_test_id("sp-answer").click()
+        await expect(sp).to_have_attribute("data-call", "talking", timeout=10000)
+        # Audio both ways: the page receives Asterisk's playback; Asterisk receives the fake microphone.
+        try:
+            got = await eventually(
+                lambda: _stats_with(page, lambda s: s["in_packets"] > 50 and s["in_energy"] > 0)
+            )
+        except AssertionError as err:
+            stats = asterisk_sandbox.cli("pjsip show channelstats")
+            raise AssertionError(f"no audio received: {LAST}; {stats}") from err
+        assert got["out_packets"] > 50, got
+        before = rx_packets(asterisk_sandbox)
+        await eventually(lambda: rx_packets(asterisk_sandbox) > before + 25)
+
+        # Hold: the browser sends no more audio, so Asterisk's count stops growing; unhold resumes it.
+        await page.get_by_test_id("sp-hold").click()
+        await expect(sp).to_have_attribute("data-call", "held", timeout=10000)
+        held_at = rx_packets(asterisk_sandbox)
+        await page.get_by_test_id("sp-hold").click()
+        await expect(sp).to_have_attribute("data-call", "talking", timeout=10000)
+        await eventually(lambda: rx_packets(asterisk_sandbox) > held_at + 25)
+
+        # Hang up from the page: the caller's leg ends too.
+        await page.get_by_test_id("sp-hangup").click()
+        await expect(sp).to_have_attribute("data-call", "idle", timeout=10000)
+        await eventually(lambda: WEBRTC_AGENT not in asterisk_sandbox.cli("core show channels concise"))
+        await eventually(
+            lambda: (
+                not [
+                    c
+                    for c in webrtc_bridge.tracker.calls.values()
+                    if c.caller_number == "0912345678" and c.ended_at is None
+                ]
+            ),
+            timeout=20,
+        )
+
+        # Auto-answer: the next call is answered without a click, and Asterisk hears the browser.
+        await page.get_by_test_id("sp-auto").check()
+        # This caller hangs up by themselves (12 s after keying): the softphone's call ends too.
+        await place_call(ami, "0912345678", dtmf="1", stay=12)
+        await expect(sp).to_have_attribute("data-call", "talking", timeout=25000)
+        await eventually(lambda: rx_packets(asterisk_sandbox) > 25)
+        await expect(sp).to_have_attribute("data-call", "idle", timeout=25000)
+        await eventually(lambda: WEBRTC_AGENT not in asterisk_sandbox.cli("core show channels concise"))
+
+        # Logout unregisters: Asterisk no longer holds the contact.
+        await page.locator('form[action="/logout"] button').click()
+        # (the page's socket, closed by the revoked session, may also send it to /login: either lands there)
+        await expect(page.locator("input[name=agent]")).to_be_visible(timeout=10000)
+        await eventually(lambda: "transport=ws" not in contacts(asterisk_sandbox), timeout=10)
+        assert not page.errors, page.errors
+    finally:
+        await hang_up_all(ami)
+        await page.context.close()
+
+
+LAST: dict[str, Any] = {}
+
+
+async def _stats_with(page: Any, ok: Any) -> Any:
+    s = LAST["stats"] = await page.evaluate(INBOUND)
+    return s if s and ok(s) else None
