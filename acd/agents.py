@@ -157,7 +157,8 @@ class AgentStateService:
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Resolve once the first post-connect sync (auto-login included) has completed."""
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
 
     # --- queries --------------------------------------------------------------------------------
 
@@ -298,7 +299,8 @@ class AgentStateService:
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(arrived), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(arrived)
             except TimeoutError:
                 log.warning(
                     "agent %s: Asterisk's events did not confirm the change in %.0f s", agent_id, timeout

@@ -46,7 +46,8 @@ class StickyLookup:
         self.lookups += 1
         try:
             since = (now - timedelta(days=days)).astimezone(UTC)
-            return await asyncio.wait_for(self._query(customer_id, since), self._budget)
+            async with asyncio.timeout(self._budget):
+                return await self._query(customer_id, since)
         except Exception as err:  # a timeout or a database error: no sticky stage, the call goes on
             self.failures += 1
             log.warning("sticky agent of %s not looked up: %r", customer_id, err)

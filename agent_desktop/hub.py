@@ -192,7 +192,8 @@ class PopHub:
             closer = getattr(conn.socket, "close", None)
             if closer is not None and not conn.socket.closed:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(closer(code=1001, message=b"server shutting down"), 2)
+                    async with asyncio.timeout(2):
+                        await closer(code=1001, message=b"server shutting down")
 
         # All at once: a browser that does not answer the close costs its 2 s, not everyone's.
         await asyncio.gather(*(close(c) for cs in self._conns.values() for c in cs))

@@ -94,7 +94,8 @@ SOCKETS_KEY = web.AppKey("desktop_sockets", Sockets)
 async def _close(ws: web.WebSocketResponse, code: int, message: str) -> None:
     if not ws.closed:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(code=code, message=message.encode()), 2)
+            async with asyncio.timeout(2):
+                await ws.close(code=code, message=message.encode())
 
 
 def _reply(mid: Any, **fields: Any) -> dict[str, Any]:

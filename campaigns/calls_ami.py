@@ -51,7 +51,8 @@ class CampaignCalls:
         if e is None:
             return False
         try:
-            return await asyncio.wait_for(asyncio.shield(e.connected), timeout)
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(e.connected)
         except TimeoutError:
             return False
 

@@ -178,7 +178,8 @@ class AmiClient:
 
     async def wait_connected(self, timeout: float) -> None:
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
         except TimeoutError as err:
             raise AmiNotConnected(
                 f"no AMI connection to {self.host}:{self.port} after {timeout:.0f} s: {self.last_error}"
@@ -187,7 +188,8 @@ class AmiClient:
     async def wait_booted(self, timeout: float) -> None:
         """Wait for Asterisk's FullyBooted event on the current connection."""
         try:
-            await asyncio.wait_for(self._booted.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._booted.wait()
         except TimeoutError as err:
             raise AmiTimeout(f"Asterisk did not report FullyBooted within {timeout:.0f} s") from err
 
@@ -233,7 +235,8 @@ class AmiClient:
         try:
             # Not wait_for: on Python 3.11 it returns a reply that lands together with a cancel and
             # swallows the cancel, so stop() would wait on a supervisor that carries on.
-            reply = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)
+            async with asyncio.timeout(timeout or self.action_timeout):
+                reply = await asyncio.shield(fut)
         except TimeoutError as err:
             proto.responses.pop(act.id, None)
             raise AmiTimeout(f"AMI {name}: no reply within {timeout or self.action_timeout:.1f} s") from err
@@ -286,9 +289,8 @@ class AmiClient:
             p = AMIProtocol()
             return p
 
-        _transport, proto = await asyncio.wait_for(
-            loop.create_connection(factory, self.host, self.port), self.action_timeout
-        )
+        async with asyncio.timeout(self.action_timeout):
+            _transport, proto = await loop.create_connection(factory, self.host, self.port)
         proto.factory = link
         proto.log = log
         proto.encoding = "utf8"
@@ -298,7 +300,8 @@ class AmiClient:
             Action({"Action": "Login", "Username": self._username, "Secret": self._secret, "Events": "on"}),
             as_list=False,
         )
-        reply = await asyncio.wait_for(login, self.action_timeout)
+        async with asyncio.timeout(self.action_timeout):
+            reply = await login
         if reply.get("Response") != "Success":
             raise AmiActionFailed(f"AMI login refused for user {self._username!r}: {reply.get('Message')}")
         self.connects += 1

@@ -193,7 +193,8 @@ class RedisBridge:
             asyncio.create_task(self._send(), name="redis-bridge-send"),
             asyncio.create_task(self._receive(), name="redis-bridge-recv"),
         ]
-        await asyncio.wait_for(self._ready.wait(), 5)
+        async with asyncio.timeout(5):
+            await self._ready.wait()
 
     def _on_local(self, ev: BusEvent) -> None:
         if ev.origin == self._bus.origin:

@@ -181,7 +181,8 @@ async def ping(engine: AsyncEngine, timeout: float = 2.0) -> str:
             await conn.execute(text("SELECT 1"))
 
     try:
-        await asyncio.wait_for(probe(), timeout)
+        async with asyncio.timeout(timeout):
+            await probe()
     except Exception as err:
         return f"{type(err).__name__}: {err}"[:200] or type(err).__name__
     return ""

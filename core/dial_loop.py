@@ -74,5 +74,6 @@ class DialLoop:
             except Exception:
                 log.exception("%s: a round failed", self.name)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()

@@ -127,11 +127,13 @@ class LeaseKeeper:
         return "active" if self.holding() else "passive"
 
     async def wait_active(self, timeout: float) -> None:
-        await asyncio.wait_for(self._became_active.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._became_active.wait()
 
     async def wait_passive(self, timeout: float) -> None:
         """Until this node has stepped down completely (FastAGI closed, AMI logged out)."""
-        await asyncio.wait_for(self._passive.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._passive.wait()
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -151,7 +153,8 @@ class LeaseKeeper:
         if token is not None:
             await self._step_down("stopping")
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.lease.release(token), 2)
+                async with asyncio.timeout(2):
+                    await self.lease.release(token)
 
     async def _run(self) -> None:
         # Checked as well as cancelled: Python 3.11's wait_for returns a result that lands together
@@ -165,7 +168,8 @@ class LeaseKeeper:
     async def _try_acquire(self) -> bool:
         sent = self._clock()
         try:
-            token = await asyncio.wait_for(self.lease.acquire(), max(self.poll_interval, 1.0))
+            async with asyncio.timeout(max(self.poll_interval, 1.0)):
+                token = await self.lease.acquire()
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -188,7 +192,8 @@ class LeaseKeeper:
             log.exception("HA: becoming active failed; giving the lease back")
             await self._step_down("becoming active failed")
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.lease.release(token), 2)
+                async with asyncio.timeout(2):
+                    await self.lease.release(token)
             return False
         self._became_active.set()
         return True
@@ -210,7 +215,8 @@ class LeaseKeeper:
             sent = self._clock()
             try:
                 # Never wait past the deadline: a hung Redis must not keep a stale holder acting.
-                renewed = await asyncio.wait_for(self.lease.renew(token), left)
+                async with asyncio.timeout(left):
+                    renewed = await self.lease.renew(token)
             except asyncio.CancelledError:
                 raise
             except TimeoutError as err:

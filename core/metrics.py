@@ -192,7 +192,8 @@ class NodeMetrics:
 
         async def one(fn: Probe) -> str:
             try:
-                return await asyncio.wait_for(fn(), timeout)
+                async with asyncio.timeout(timeout):
+                    return await fn()
             except TimeoutError:
                 return f"no answer within {timeout:.1f} s"
             except Exception as err:

@@ -119,7 +119,8 @@ class Writer(Generic[T]):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(_Item(value, True, None, done))
         try:
-            await asyncio.wait_for(asyncio.shield(done), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(done)
         except TimeoutError:
             return False
         return True
@@ -178,7 +179,8 @@ class Writer(Generic[T]):
         if self._task is None:  # not running: nothing would ever drain it
             return self.depth == 0
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
         except TimeoutError:
             return False
         return True

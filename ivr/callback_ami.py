@@ -145,7 +145,8 @@ class AmiDialer:
                 # Perhaps sent: the outcome event still decides below (never dial twice).
                 log.warning("callback %s: no reply to Originate; waiting for its outcome", job.request_id)
             try:
-                outcome = await asyncio.wait_for(asyncio.shield(d.answered), self.config.ring_timeout + 15)
+                async with asyncio.timeout(self.config.ring_timeout + 15):
+                    outcome = await asyncio.shield(d.answered)
             except TimeoutError:
                 # The link dropped or Asterisk never said: count an attempt rather than lose the request.
                 log.warning("callback %s: no OriginateResponse; counted as no answer", job.request_id)

@@ -209,7 +209,8 @@ class CallbackDialler(DialLoop):
             await self._audit(self.actor, f"callback.complete.{result.outcome}", "callback", rid)
             if result.settled is not None:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(result.settled, SETTLE_SECONDS)
+                    async with asyncio.timeout(SETTLE_SECONDS):
+                        await result.settled
         except Exception:
             # Left claimed by this dialler: released at its next start, or by a supervisor.
             log.exception("callback %s: dial failed", rid)

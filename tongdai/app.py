@@ -212,7 +212,8 @@ class Node:
                 await ami.start()
             for dialler in diallers:
                 try:  # its start releases its old claims (a database call): never a reason not to serve
-                    await asyncio.wait_for(dialler.start(), s.ha.lease_ttl / 4)
+                    async with asyncio.timeout(s.ha.lease_ttl / 4):
+                        await dialler.start()
                 except Exception:
                     log.exception("HA: a dialler did not start; calls are served without it")
 
@@ -333,7 +334,8 @@ class Node:
 
     async def _close_bus(self) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.bus.drain(), 5)
+            async with asyncio.timeout(5):
+                await self.bus.drain()
         await self.bus.close()
 
 

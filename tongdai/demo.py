@@ -148,7 +148,8 @@ async def run_demo(
         sip_calls = 1 if await _sip_carrier_call(settings, DEMO_CUSTOMERS[0].number) else 0
         if not keep_running:
             for _ in range(calls + sip_calls):
-                await asyncio.wait_for(ended.get(), 120)
+                async with asyncio.timeout(120):
+                    await ended.get()
             return
         say("Ctrl-C to stop.")
         await asyncio.Event().wait()
