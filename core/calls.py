@@ -12,6 +12,7 @@ Event facts relied on (field notes): ``AgentCalled`` means ringing (pop early; r
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -313,6 +314,47 @@ class CallTracker:
                 call.queued_at = self._now()
             self._emit("queued", call)
 
+    def resync_answered(self, legs: Iterable[tuple[str, str, str, float]]) -> None:
+        """After :meth:`resync`: (linkedid, queue, agent channel, seconds up) of calls Asterisk has
+        bridged to a queue member now. An adopted call learns who serves it, so its record names the
+        agent; its answer time is the agent leg's start (approximate, as ``recovered`` says)."""
+        for cid, queue, channel, up in legs:
+            call = self.calls.get(cid)
+            m = _AGENT_LEG.match(channel)
+            if call is None or call.agent_id or m is None:
+                continue
+            call.agent_id, call.agent_channel = m.group(1), channel
+            call.queue = call.queue or base_queue(queue)
+            call.answered_at = self._now() - up
+            self._emit("answered", call)
+
+
+# A queue member's leg: app_queue dials it, so CoreShowChannels lists it running "AppQueue".
+_AGENT_LEG = re.compile(r"^(?:Local/|PJSIP/|SIP/)(\d{3,6})(?:@|-)")
+
+
+def _seconds(duration: str) -> float:
+    """CoreShowChannel's ``Duration`` (HH:MM:SS) in seconds; 0 when unreadable."""
+    try:
+        h, m, sec = (int(x) for x in duration.split(":"))
+    except ValueError:
+        return 0.0
+    return float(h * 3600 + m * 60 + sec)
+
+
+def answered_legs(channels: Iterable[AmiEvent]) -> list[tuple[str, str, str, float]]:
+    """(linkedid, queue, agent channel, seconds up) of each call whose caller is in ``Queue()`` and
+    bridged to a member, from CoreShowChannel events."""
+    queue_of: dict[str, str] = {}
+    agents: list[tuple[str, str, float]] = []
+    for e in channels:
+        cid = e.get("Linkedid") or e.get("Uniqueid")
+        if e.get("Application") == "Queue":
+            queue_of[cid] = e.get("ApplicationData").split(",", 1)[0]
+        elif e.get("Application") == "AppQueue":
+            agents.append((cid, e.get("Channel"), _seconds(e.get("Duration"))))
+    return [(cid, queue_of.get(cid, ""), chan, up) for cid, chan, up in agents]
+
 
 async def resync_from_ami(tracker: CallTracker, action: Callable[..., Awaitable[Any]]) -> None:
     """Fetch the live channels with CoreShowChannels and re-sync the tracker."""
@@ -323,6 +365,7 @@ async def resync_from_ami(tracker: CallTracker, action: Callable[..., Awaitable[
         if e.name == "CoreShowChannel"
     ]
     tracker.resync(pairs)
+    tracker.resync_answered(answered_legs(e for e in resp.events if e.name == "CoreShowChannel"))
     # Callers still waiting in a queue: without this, a restarted bridge (or one back from an AMI
     # outage) counts them nowhere until they are answered, and the wallboard shows empty queues.
     status = await action("QueueStatus", multi=True, timeout=10)

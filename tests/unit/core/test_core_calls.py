@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.ami import AmiEvent
 from core.bus import BusEvent, LocalBus
-from core.calls import CallTracker
+from core.calls import CallTracker, answered_legs
 from core.members import agent_from_member
 
 
@@ -122,6 +122,64 @@ async def test_abandoned_call_and_resync_after_reconnect() -> None:
     await t.handle(ev("Hangup", Uniqueid="c-3.0", Linkedid="c-3.0"))
     await bus.drain()
     assert "c-3.0" not in t.calls
+    await bus.close()
+
+
+async def test_an_adopted_call_learns_its_agent_and_queue_from_the_live_channels() -> None:
+    """A bridge that takes over (or restarts) mid-call never saw the AgentConnect: CoreShowChannels'
+    AppQueue leg tells who serves the call, so its record names the agent."""
+    bus = LocalBus()
+    got = await collect(bus)
+    clock = Clock()
+    t = CallTracker(bus, now=clock)
+    t.resync([("x-1.0", "x-1.0"), ("x-1.1", "x-1.0"), ("y-2.0", "y-2.0")])
+    channels = [
+        ev(
+            "CoreShowChannel",
+            Channel="PJSIP/trunk-0001",
+            Uniqueid="x-1.0",
+            Linkedid="x-1.0",
+            Application="Queue",
+            ApplicationData="mobile.vip,tT,,,300",
+            Duration="00:01:05",
+        ),
+        ev(
+            "CoreShowChannel",
+            Channel="Local/1002@tongdai-agents-0000001a;1",
+            Uniqueid="x-1.1",
+            Linkedid="x-1.0",
+            Application="AppQueue",
+            ApplicationData="(Outgoing Line)",
+            Duration="00:00:40",
+        ),
+        # Waiting, not bridged: nothing to learn.
+        ev(
+            "CoreShowChannel",
+            Channel="PJSIP/trunk-0002",
+            Uniqueid="y-2.0",
+            Linkedid="y-2.0",
+            Application="Queue",
+            ApplicationData="internet,tT",
+            Duration="00:00:09",
+        ),
+    ]
+    legs = answered_legs(channels)
+    assert legs == [("x-1.0", "mobile.vip", "Local/1002@tongdai-agents-0000001a;1", 40.0)]
+    t.resync_answered(legs)
+    call = t.calls["x-1.0"]
+    assert (call.agent_id, call.queue, call.answered_at) == ("1002", "mobile", clock.t - 40)
+    assert t.calls["y-2.0"].agent_id == ""
+    await t.handle(ev("Hangup", Uniqueid="x-1.1", Linkedid="x-1.0"))
+    await t.handle(ev("Hangup", Uniqueid="x-1.0", Linkedid="x-1.0"))
+    await bus.drain()
+    ended = [e.data for e in got if e.type == "call.ended" and e.call_id == "x-1.0"]
+    assert len(ended) == 1
+    assert (ended[0]["agent_id"], ended[0]["queue"], ended[0]["disposition"]) == (
+        "1002",
+        "mobile",
+        "answered",
+    )
+    assert ended[0]["recovered"] is True
     await bus.close()
 
 
