@@ -188,4 +188,9 @@ async def _drill(  # noqa: PLR0917  (the test's fixtures, passed on)
     # The calls B adopted in progress: one record each, marked as such (their IVR ran on A); the
     # queued caller's queue came from the resync's QueueStatus.
     assert all(rows[c].recovered for c in (*talking, queued, gap))
+    # The two talking when A died name the agents serving them: B read them off the live channels.
+    assert [(rows[c].agent_id, rows[c].queue, rows[c].disposition) for c in talking] == [
+        ("1001", "mobile", "answered"),
+        ("1002", "internet", "answered"),
+    ]
     assert rows[queued].queue == "mobile"

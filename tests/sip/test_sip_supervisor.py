@@ -63,7 +63,7 @@ async def test_supervisor_phone_hears_listen_whisper_and_barge(
         async with agent.ws_connect(f"{base}/ws", origin=base) as ws:
             await next_frame(ws, "hello")
             carrier = await start_sipp(
-                "carrier_ivr_call.xml",
+                "carrier_ivr_long_call.xml",
                 sip_target,
                 work,
                 ip=CARRIER_IP,
@@ -83,13 +83,21 @@ async def test_supervisor_phone_hears_listen_whisper_and_barge(
                         assert r.status == 200, await r.text()
                         assert (await r.json())["target"] == f"PJSIP/{SIP_AGENT}"
                     # The supervisor's phone rings, answers, and hears the call: RTP with speech in it.
-                    await eventually(lambda b=before_packets: heard.packets - b >= 50, timeout=15)
+                    try:
+                        await eventually(lambda b=before_packets: heard.packets - b >= 50, timeout=15)
+                    except AssertionError:
+                        got = heard.packets - before_packets
+                        raise AssertionError(
+                            f"{mode}: the supervisor's phone got {got} RTP packets\n{sup_phone.why()}"
+                        ) from None
                     assert heard.loud > before_loud, mode
                     for ch in await spy_channels(ami):
                         await ami.action("Hangup", {"Channel": ch}, check=False)
                     await eventually(lambda: _none(spy_channels(ami)), timeout=10)
                 assert len(sup_phone.received("INVITE")) == 3, sup_phone.why()
             finally:
+                # The carrier would talk on for a minute: end the call here (then SIPp may go).
+                await ami.action("Hangup", {"Channel": "/^PJSIP\\/trunk-carrier-/"}, check=False)
                 await carrier.stop()
 
 
