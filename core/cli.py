@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.config import DatabaseConfig
 from core.db import create_engine, session_factory
+from core.memory_dump import MemoryDump
 from core.migrate import require_current_schema, upgrade_to_head
 from core.vietnam import VN_TZ
 
@@ -125,6 +126,8 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> None:
             loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(NotImplementedError):  # `kill -USR1 <pid>`: what is every task waiting on?
         loop.add_signal_handler(signal.SIGUSR1, log_tasks)
+    with contextlib.suppress(NotImplementedError):  # `kill -USR2 <pid>`: what does memory hold?
+        loop.add_signal_handler(signal.SIGUSR2, MemoryDump())
     try:
         loop.run_until_complete(task)
     except asyncio.CancelledError:

@@ -41,6 +41,11 @@ async def running(settings: Settings, infra: Infra) -> AsyncIterator[RecordingSe
     infra.mount(mount)
     if infra.metrics is not None:
         infra.metrics.watch_writer(svc.writer)
+        infra.metrics.gauge(
+            "tongdai_recordings_calls_awaiting_cdr",
+            "Answered calls ended whose recording's CDR has not come yet",
+            lambda: svc.awaiting_cdr,
+        )
     if infra.retention is not None:  # recordings.retention_days unless retention.recordings.keep_days
         infra.retention.register(
             "recordings",

@@ -112,7 +112,16 @@ class RecordingService:
     async def stop(self, timeout: float = 15.0) -> None:
         await self.writer.stop(timeout)
 
+    @property
+    def awaiting_cdr(self) -> int:
+        """Ended calls whose facts wait here for their recording's CDR."""
+        return len(self._calls)
+
     async def _on_call_ended(self, ev: BusEvent) -> None:
+        # Only a call an agent answered is recorded (MixMonitor on the agent's leg): the others'
+        # facts would wait here for a recording that never comes (most calls of a busy hour).
+        if not (ev.data.get("recording") or ev.data.get("answered_at")):
+            return
         self._calls[ev.call_id] = ev.data
         if len(self._calls) > 10_000:  # CDRs never came for these: forget the oldest
             for k in list(self._calls)[:1000]:

@@ -51,3 +51,42 @@ async def test_header_only_files_are_filed_without_the_settle_wait(db_url: str, 
     assert rows["c-talk"].duration_seconds == 1.5 and rows["c-talk"].size_bytes == 44 + 24000
     assert svc.writer.stats.spilled == 0 and svc.writer.stats.failed == 0
     await engine.dispose()
+
+
+async def test_only_answered_calls_wait_for_their_recording_and_it_carries_their_facts(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Facts of a call nobody answered never wait for a recording (none is made): a busy hour of
+    abandoned calls costs no memory. An answered call's facts are kept until its recording is filed."""
+    from core.bus import BusEvent, LocalBus
+
+    engine = create_engine(db_url)
+    await upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    rec_dir = tmp_path / "monitor"
+    rec_dir.mkdir()
+    write_wav(rec_dir / "answered.wav", 1.0)
+    bus = LocalBus()
+    svc = RecordingService(sessions, RecordingsConfig(dir=rec_dir, settle_seconds=120))
+    svc.attach(bus)
+    svc.start()
+    try:
+        for i in range(50):
+            bus.publish(
+                BusEvent("call.ended", f"gave-up-{i}", {"queue": "mobile", "disposition": "abandoned"})
+            )
+        facts = {"agent_id": "1001", "queue": "mobile", "customer_id": "KH0000000001", "answered_at": 1.0e9}
+        bus.publish(BusEvent("call.ended", "talked", facts))
+        await bus.drain()
+        assert svc.awaiting_cdr == 1
+        bus.publish(BusEvent("cdr.posted", "talked", {"LinkedID": "talked", "Recording": "answered.wav"}))
+        await bus.drain()
+        assert await svc.writer.flush(HEADER_ONLY_STABLE * 3 + 5)
+        assert svc.awaiting_cdr == 0
+    finally:
+        await svc.stop()
+        await bus.close()
+    async with sessions() as s:
+        row = (await s.scalars(select(Recording))).one()
+    assert (row.call_id, row.agent_id, row.customer_id) == ("talked", "1001", "KH0000000001")
+    await engine.dispose()
