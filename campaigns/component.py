@@ -66,10 +66,16 @@ async def running(
     store = CampaignStore(infra.sessions)
     queues = {q.name for q in settings.queues}
 
+    async def history(customer_id: str, summary: str, agent_id: str, call_id: str, disposition: str) -> None:
+        await crm.directory.add_interaction(
+            customer_id, "call", summary, agent_id=agent_id, call_id=call_id or None, disposition=disposition
+        )
+
     def mount(app: web.Application) -> None:
         add_routes(
-            app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns
-        )
+            app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns,
+            history=history,
+        )  # fmt: skip
 
     infra.mount(mount)
     dialler = None

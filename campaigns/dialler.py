@@ -161,7 +161,7 @@ class ProgressiveDialler(DialLoop):
             )
             await self.store.record_dial(
                 contact, campaign, outcome, connected=connected, call_id=self._calls.call_id(contact.id),
-                nxt=nxt, at=at,
+                nxt=nxt, at=at, agent_id=self._calls.agent_of(contact.id),
             )  # fmt: skip
         except Exception:
             # Left "dialling": released at the dialler's next start.
