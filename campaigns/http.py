@@ -341,6 +341,9 @@ def add_routes(
             errors=(403, 404, 409), name="campaign.disposition",
         ),
     ]  # fmt: skip
+    from campaigns.report_http import report_routes  # it builds on this module's models
+
+    routes += report_routes(store, audit, config)
     controls: tuple[tuple[Action, str], ...] = (
         ("start", "Start (or resume) a campaign's dialling (audited)"),
         ("pause", "Pause a running campaign: calls in progress finish (audited)"),
