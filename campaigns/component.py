@@ -71,10 +71,14 @@ async def running(
             customer_id, "call", summary, agent_id=agent_id, call_id=call_id or None, disposition=disposition
         )
 
+    async def tier_and_debt(customer_id: str) -> tuple[str, int] | None:
+        p = await crm.directory.by_customer_id(customer_id)
+        return (p.tier, p.overdue_debt_vnd) if p is not None else None
+
     def mount(app: web.Application) -> None:
         add_routes(
             app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns,
-            history=history,
+            history=history, tier_and_debt=tier_and_debt,
         )  # fmt: skip
 
     infra.mount(mount)

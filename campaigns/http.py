@@ -23,6 +23,7 @@ from aiohttp import web
 from pydantic import Field, field_validator
 
 from campaigns.config import CampaignsConfig
+from campaigns.crm_lists import TierAndDebt
 from campaigns.dispositions import Dispositions
 from campaigns.importer import CustomerOf, import_csv
 from campaigns.store import Action, CampaignStore, NewCampaign
@@ -234,6 +235,10 @@ _SAVED: dict[str, Any] = {
 }
 
 
+async def _no_profiles(customer_id: str) -> tuple[str, int] | None:
+    return None  # no CRM wired: a tier or debt filter matches no one
+
+
 def add_routes(
     app: web.Application,
     store: CampaignStore,
@@ -244,6 +249,7 @@ def add_routes(
     config: CampaignsConfig,
     dispositions: Dispositions | None = None,
     history: History | None = None,
+    tier_and_debt: TierAndDebt | None = None,
 ) -> None:
     dispositions = dispositions or Dispositions(store.sessions)
 
@@ -341,9 +347,12 @@ def add_routes(
             errors=(403, 404, 409), name="campaign.disposition",
         ),
     ]  # fmt: skip
-    from campaigns.report_http import report_routes  # it builds on this module's models
+    from campaigns.crm_lists_http import crm_list_routes  # they build on this module's models
+    from campaigns.report_http import report_routes
 
     routes += report_routes(store, audit, config)
+    profiles = tier_and_debt or _no_profiles
+    routes += crm_list_routes(store, store.sessions, profiles, audit, max_rows=config.max_list_rows)
     controls: tuple[tuple[Action, str], ...] = (
         ("start", "Start (or resume) a campaign's dialling (audited)"),
         ("pause", "Pause a running campaign: calls in progress finish (audited)"),
