@@ -29,7 +29,8 @@ from core.db import unit_of_work
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 
 ANSWERED = "reached"
-PREVIEW_OUTCOMES = ("reached", "busy", "no_answer", "wrong_number", "machine")
+# What an agent may tell of a preview call (``failed``: click-to-call could not place it: not an attempt).
+PREVIEW_OUTCOMES = ("reached", "busy", "no_answer", "wrong_number", "machine", "failed")
 
 
 class ContactNotFound(NotFound):
@@ -137,8 +138,12 @@ class Dispositions:
             final = _checked(campaign, attempt, disposition, outcome)
             told = final != attempt.outcome
             nxt = _next(campaign, final, disposition, contact.attempts, now=now, callback_at=callback_at)
+            if told and final not in PREVIEW_OUTCOMES:
+                raise OutcomeRequired(f"a preview call's outcome is one of {list(PREVIEW_OUTCOMES)}")
             if told:
                 attempt.outcome = final
+                if final == "failed":
+                    contact.attempts = max(0, contact.attempts - 1)
             if disposition is not None:
                 attempt.disposition = disposition
                 attempt.note = note

@@ -39,7 +39,7 @@ _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _YEARS = (2000, 2100)
 Outcome = Literal["busy", "no_answer", "wrong_number", "machine"]
 Effect = Literal["done", "callback", "wrong_number", "no_answer", "busy", "machine"]
-CallOutcome = Literal["reached", "busy", "no_answer", "wrong_number", "machine"]  # PREVIEW_OUTCOMES
+CallOutcome = Literal["reached", "busy", "no_answer", "wrong_number", "machine", "failed"]  # PREVIEW_OUTCOMES
 
 # A campaign call's disposition into the customer's history: (customer_id, summary, agent_id,
 # call_id, disposition). crm_bridge's directory.add_interaction, wired by the component.

@@ -1,6 +1,8 @@
 // Campaign calls (campaigns/http.py). A pop whose frame carries `campaign` offers the campaign's own
 // dispositions (and, for a callback, when to call back); saved against the contact, whose next call
-// the campaign's rules then schedule.
+// the campaign's rules then schedule. Preview campaigns (campaigns/preview_http.py): "Next contact"
+// shows the offered contact's profile and script; Dial goes through click-to-call, then the agent
+// tells the outcome (and the disposition) in the same form.
 import {api} from "./lib/http.js";
 import {errorText, t} from "./lib/i18n.js";
 import {html, nothing, render} from "./lib/html.js";
@@ -13,7 +15,7 @@ const failure = (err) => `${t("desk.error")}: ${errorText(err)}`;
 function view(msg = "", cls = "muted") {
   box.hidden = !call;
   if (!call) return;
-  const outcomes = ["reached", "busy", "no_answer", "wrong_number", "machine"];
+  const outcomes = ["reached", "busy", "no_answer", "wrong_number", "machine", "failed"];
   render(html`<h3>${t("campaigns.disposition")}: ${call.name}</h3>
     <form class="grid2" data-testid="campaign-dispo-form" @submit=${save}>
       ${call.outcome ? html`<label>${t("campaigns.outcome")}<select name="outcome" data-testid="campaign-outcome">
@@ -58,4 +60,75 @@ document.addEventListener("desk-frame", (ev) => {
     const c = f.campaign;
     expect({campaign_id: c.id, contact_id: c.contact_id, name: c.name, dispositions: c.dispositions || [], outcome: false});
   }
+});
+
+// --- preview dialling: the next contact offered to this (ready) agent, dialled with click-to-call ---
+const card = document.getElementById("preview");
+const out = document.getElementById("preview-offer");
+const pmsg = document.getElementById("preview-msg");
+let offer = null;
+
+function showOffer() {
+  if (!offer) {
+    render(nothing, out);
+    return;
+  }
+  const {campaign: c, contact: k} = offer;
+  render(html`<div class="campaign" data-testid="preview-offer" data-contact=${k.id}>
+      <h4>${t("pop.campaign")}: ${c.name}</h4>
+      <p><b data-testid="preview-name">${k.name || (offer.customer && offer.customer.name) || ""}</b>
+        <span data-testid="preview-number">${k.national}</span></p>
+      <p class="script" data-testid="preview-script">${c.script}</p>
+      <button class="btn primary" data-testid="preview-dial" @click=${dialOffer}>${t("campaigns.dial")}</button>
+      <button class="btn" data-testid="preview-skip" @click=${skipOffer}>${t("campaigns.skip")}</button>
+    </div>`, out);
+  // The full profile in the pop, as for a call (desktop.js renders it).
+  if (offer.customer) document.dispatchEvent(new CustomEvent("show-customer", {detail: offer.customer}));
+}
+
+async function nextOffer() {
+  try {
+    const r = await api("POST", "/api/campaigns/preview/next");
+    offer = r.offer;
+    pmsg.textContent = offer ? "" : t("campaigns.none");
+    pmsg.className = "muted";
+    showOffer();
+  } catch (err) {
+    pmsg.textContent = failure(err);
+    pmsg.className = "error";
+  }
+}
+
+async function dialOffer() {
+  const {campaign: c, contact: k} = offer;
+  try {
+    const r = await api("POST", `/api/campaigns/${c.id}/contacts/${k.id}/dial`);
+    offer = null;
+    showOffer();
+    expect({campaign_id: c.id, contact_id: k.id, name: c.name, dispositions: c.dispositions || [], outcome: true});
+    await api("POST", "/api/calls/dial", {number: r.dial});  // the desktop's click-to-call
+    pmsg.textContent = t("campaigns.dialling", {number: r.dial});
+    pmsg.className = "muted";
+  } catch (err) {
+    pmsg.textContent = failure(err);
+    pmsg.className = "error";
+  }
+}
+
+async function skipOffer() {
+  const {campaign: c, contact: k} = offer;
+  try {
+    await api("POST", `/api/campaigns/${c.id}/contacts/${k.id}/skip`);
+    offer = null;
+    await nextOffer();
+  } catch (err) {
+    pmsg.textContent = failure(err);
+    pmsg.className = "error";
+  }
+}
+
+if (card) document.getElementById("preview-next").addEventListener("click", nextOffer);
+document.addEventListener("campaign-saved", (ev) => {
+  pmsg.textContent = t("campaigns.saved");
+  pmsg.className = "ok";
 });

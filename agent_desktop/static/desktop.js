@@ -233,6 +233,14 @@ $("dial-form").addEventListener("submit", async (e) => {
   }
 });
 
+// A preview offer's customer (campaigns.js): shown as a profile opened from search is.
+document.addEventListener("show-customer", (ev) => {
+  const p = ev.detail;
+  customerId = p.customer_id;
+  opened = [...opened.filter((c) => c.customer_id !== p.customer_id), p];
+  showPop();
+});
+
 pop.replaceChildren();  // the server's "waiting" text; from here on the pop is rendered from state
 showPop();
 socket.connect();
