@@ -167,7 +167,8 @@ def _dialler(
 
     consent_of = _consent_of(crm)
     dialler = ProgressiveDialler(
-        store, dialer, calls, ready_agents, consent_of, poll_seconds=cfg.poll_seconds
+        store, dialer, calls, ready_agents, consent_of, poll_seconds=cfg.poll_seconds,
+        reservations=infra.reservations,  # shared with the callback dialler and preview offers
     )  # fmt: skip
 
     async def wake(_: BusEvent) -> None:
