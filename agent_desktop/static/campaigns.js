@@ -71,6 +71,7 @@ let offer = null;
 function showOffer() {
   if (!offer) {
     render(nothing, out);
+    document.dispatchEvent(new CustomEvent("show-customer", {detail: null}));
     return;
   }
   const {campaign: c, contact: k} = offer;
@@ -83,7 +84,7 @@ function showOffer() {
       <button class="btn" data-testid="preview-skip" @click=${skipOffer}>${t("campaigns.skip")}</button>
     </div>`, out);
   // The full profile in the pop, as for a call (desktop.js renders it).
-  if (offer.customer) document.dispatchEvent(new CustomEvent("show-customer", {detail: offer.customer}));
+  document.dispatchEvent(new CustomEvent("show-customer", {detail: offer.customer || null}));
 }
 
 async function nextOffer() {
@@ -104,7 +105,7 @@ async function dialOffer() {
   try {
     const r = await api("POST", `/api/campaigns/${c.id}/contacts/${k.id}/dial`);
     offer = null;
-    showOffer();
+    render(nothing, out);  // the customer stays in the pop for the call
     expect({campaign_id: c.id, contact_id: k.id, name: c.name, dispositions: c.dispositions || [], outcome: true});
     await api("POST", "/api/calls/dial", {number: r.dial});  // the desktop's click-to-call
     pmsg.textContent = t("campaigns.dialling", {number: r.dial});

@@ -233,11 +233,13 @@ $("dial-form").addEventListener("submit", async (e) => {
   }
 });
 
-// A preview offer's customer (campaigns.js): shown as a profile opened from search is.
+// A preview offer's customer (campaigns.js), in place of the previous offer's (null: none); a call
+// that has ended makes way for it.
 document.addEventListener("show-customer", (ev) => {
   const p = ev.detail;
-  customerId = p.customer_id;
-  opened = [...opened.filter((c) => c.customer_id !== p.customer_id), p];
+  if (current && phase === "ended") current = null;
+  customerId = p ? p.customer_id : (current && current.customer ? current.customer.customer_id : "");
+  opened = p ? [p] : [];
   showPop();
 });
 
