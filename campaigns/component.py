@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -106,6 +107,12 @@ async def running(
 
     preview = _preview(infra, store, crm, acd)
 
+    async def current_periods() -> list[tuple[str, str, dt.datetime]]:
+        return [
+            (a.agent_id, a.status, dt.datetime.fromtimestamp(a.since, dt.UTC))
+            for a in await acd.agents.states()
+        ]
+
     def mount(app: web.Application) -> None:
         from campaigns.preview_http import preview_routes
         from core.http import add_routes as register
@@ -113,7 +120,7 @@ async def running(
         register(app, preview_routes(preview, infra.audit))
         add_routes(
             app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns,
-            history=history, tier_and_debt=tier_and_debt,
+            history=history, tier_and_debt=tier_and_debt, current_periods=current_periods,
         )  # fmt: skip
 
     infra.mount(mount)

@@ -26,6 +26,7 @@ from campaigns.config import CampaignsConfig
 from campaigns.crm_lists import TierAndDebt
 from campaigns.dispositions import Dispositions
 from campaigns.importer import CustomerOf, import_csv
+from campaigns.report import CurrentPeriods
 from campaigns.store import Action, CampaignStore, NewCampaign
 from core.audit import Audit
 from core.errors import BadRequest
@@ -250,6 +251,7 @@ def add_routes(
     dispositions: Dispositions | None = None,
     history: History | None = None,
     tier_and_debt: TierAndDebt | None = None,
+    current_periods: CurrentPeriods | None = None,
 ) -> None:
     dispositions = dispositions or Dispositions(store.sessions)
 
@@ -350,7 +352,7 @@ def add_routes(
     from campaigns.crm_lists_http import crm_list_routes  # they build on this module's models
     from campaigns.report_http import report_routes
 
-    routes += report_routes(store, audit, config)
+    routes += report_routes(store, audit, config, current_periods)
     profiles = tier_and_debt or _no_profiles
     routes += crm_list_routes(store, store.sessions, profiles, audit, max_rows=config.max_list_rows)
     controls: tuple[tuple[Action, str], ...] = (

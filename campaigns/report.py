@@ -11,8 +11,9 @@ Counted from ``campaign_attempts`` in ``[since, until)``:
 - ``occupancy``: for the agents who took the campaign's calls in the window, (talk + wrap-up of those
   calls) / their logged-in time. Talk is the call record's ``talk_seconds``; wrap-up is the agent's
   ``wrap_up`` period of ``agent_state_log`` that began as the call ended (within
-  :data:`WRAP_SLACK_SECONDS`); logged-in time is every finished ``agent_state_log`` period but
-  ``logged_out``, clipped to the window (a period still running is not counted until it ends).
+  :data:`WRAP_SLACK_SECONDS`); logged-in time is every ``agent_state_log`` period but ``logged_out``,
+  clipped to the window, and for a window reaching now the agents' current periods up to now (the
+  ACD's live states).
 
 ``contacts`` (by state) is the list as it stands now, whatever the window.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,22 @@ def _clip(start: dt.datetime, end: dt.datetime, w: Window) -> float:
     return max(0.0, (min(end, w.until) - max(start, w.since)).total_seconds())
 
 
+# The agents' current periods, not yet in agent_state_log: (agent, status, since). The ACD's live
+# states, wired by the component; a live report (a window reaching now) counts them up to now.
+CurrentPeriods = Callable[[], Awaitable[list[tuple[str, str, dt.datetime]]]]
+
+
 class CampaignReports:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        current: CurrentPeriods | None = None,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self.sessions = sessions
+        self._current = current
+        self.clock = clock
 
     async def report(self, campaign: CampaignView, w: Window, *, abandon_cap: float) -> dict[str, Any]:
         a = CampaignAttempt
@@ -155,9 +169,19 @@ class CampaignReports:
                 )
             )
         ).all()
+        rows: list[tuple[str, str, dt.datetime | None, dt.datetime | None]] = [
+            (str(a), str(st), _aware(b), _aware(e)) for a, st, b, e in periods
+        ]
+        now = self.clock()
+        if self._current is not None and w.since < now:
+            # A live window: the periods still running count up to now.
+            rows += [
+                (a, st, since, min(now, w.until))
+                for a, st, since in await self._current()
+                if a in per and st != "logged_out" and since < w.until
+            ]
         wraps: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
-        for agent, status, started, ended in periods:
-            start, end = _aware(started), _aware(ended)
+        for agent, status, start, end in rows:
             assert start is not None and end is not None
             per[agent]["logged_in"] += _clip(start, end, w)
             if status == "wrap_up":

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from campaigns.config import CampaignsConfig
 from campaigns.http import _STATS, CampaignRef, _when
-from campaigns.report import CampaignReports, Window, outcomes_csv, outcomes_xlsx
+from campaigns.report import CampaignReports, CurrentPeriods, Window, outcomes_csv, outcomes_xlsx
 from campaigns.store import CampaignStore, CampaignView
 from core.audit import Audit
 from core.errors import BadRequest
@@ -48,8 +48,10 @@ _REPORT: dict[str, Any] = {
 }
 
 
-def report_routes(store: CampaignStore, audit: Audit, config: CampaignsConfig) -> list[Route]:
-    reports = CampaignReports(store.sessions)
+def report_routes(
+    store: CampaignStore, audit: Audit, config: CampaignsConfig, current: CurrentPeriods | None = None
+) -> list[Route]:
+    reports = CampaignReports(store.sessions, current, clock=lambda: store.clock())  # noqa: PLW0108 (store.clock may be replaced)
 
     async def window(a: ReportArgs) -> tuple[CampaignView, Window]:
         campaign = await store.get(a.id)

@@ -20,6 +20,7 @@ from acd.models import AgentStateLog
 from campaigns.schedule import Next
 from campaigns.store import CampaignStore, CampaignView, ContactView
 from core.models import AuditEntry, CallRecord
+from tests.component.test_campaign_preview_api import ready
 from tests.component.test_campaigns_api import URL, Client, desk, people  # noqa: F401
 from tongdai.app import Bridge
 
@@ -174,3 +175,38 @@ async def test_the_report_counts_the_real_rows_and_the_exports_hold_every_attemp
             for a in await s.scalars(select(AuditEntry).where(AuditEntry.action == "campaign.export"))
         ]
     assert exports == [("9000", "csv"), ("9000", "xlsx")]
+
+
+async def test_a_live_report_counts_the_agents_current_periods_up_to_now(
+    desk: Bridge,  # noqa: F811
+    people: dict[str, Client],  # noqa: F811
+) -> None:
+    boss = people["9000"]
+    status, c = await boss.send("POST", URL, {"name": "Trực tiếp", "queue": "tv", "purpose": "care"})
+    assert status == 200, c
+    cid = c["id"]
+    status, _ = await boss.send("POST", f"{URL}/{cid}/contacts", {"csv": "number\n0912345678\n"})
+    assert status == 200
+    assert desk.campaigns is not None and desk.sessions is not None
+    store = desk.campaigns.store
+    now = dt.datetime.now(dt.UTC)
+    campaign, [k] = await store.get(cid), await store.contacts(cid)
+    await dial(store, campaign, k, "reached", now - 4 * M, connected=True, call_id="cmp-live", agent="1001")
+    async with desk.sessions() as s, s.begin():
+        s.add_all([
+            call("cmp-live", "1001", 60, now - 2 * M),
+            period("1001", "ready", now - 10 * M, now - 3 * M),
+            period("1001", "on_call", now - 3 * M, now - 2 * M),
+            period("1001", "wrap_up", now - 2 * M, now - 2 * M + 10 * S),
+        ])  # fmt: skip
+    # 1001 is ready (app_queue's event, now): a period still running, not yet in the log; the
+    # report is asked 50 s later by its clock.
+    await ready(desk, "1001")
+    real = store.clock
+    store.clock = lambda: real() + 50 * S
+    status, _, raw = await get(boss, f"{URL}/{cid}/report", since=(now - 60 * M).isoformat())
+    assert status == 200, raw
+    occ = json.loads(raw)["occupancy"]["agents"]["1001"]
+    assert (occ["talk_seconds"], occ["wrap_seconds"]) == (60.0, 10.0)
+    # 490 s from the log, and the current ready period's 50 s (and the moments of the request).
+    assert 540 <= occ["logged_in_seconds"] <= 560, occ
