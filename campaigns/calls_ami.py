@@ -17,6 +17,7 @@ from typing import Any
 
 from core.ami import AmiEvent
 from core.calls import CallTracker
+from core.members import agent_from_member
 
 PREFIX = "cmp"
 _ID = re.compile(rf"^{PREFIX}-([0-9]+)-[0-9a-f]{{8}}$")
@@ -26,6 +27,7 @@ _ID = re.compile(rf"^{PREFIX}-([0-9]+)-[0-9a-f]{{8}}$")
 class _Expected:
     pop: dict[str, Any]
     call_id: str = ""
+    agent_id: str = ""  # the agent who took the call (AgentConnect's member)
     connected: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -44,6 +46,11 @@ class CampaignCalls:
     def call_id(self, contact_id: int) -> str:
         e = self._by_contact.get(contact_id)
         return e.call_id if e is not None else ""
+
+    def agent_of(self, contact_id: int) -> str:
+        """The agent who took the contact's call ("" while none has): their disposition is theirs."""
+        e = self._by_contact.get(contact_id)
+        return e.agent_id if e is not None else ""
 
     async def connected(self, contact_id: int, timeout: float) -> bool:
         """Whether the answered customer reached an agent (False: hung up first, or ``timeout``)."""
@@ -74,6 +81,7 @@ class CampaignCalls:
         elif name == "AgentConnect":
             e = self._by_call.get(ev.get("Linkedid"))
             if e is not None and not e.connected.done():
+                e.agent_id = agent_from_member(ev.get("MemberName"), ev.get("Interface"))
                 e.connected.set_result(True)
         elif name == "Hangup":
             e = self._by_call.get(ev.get("Uniqueid"))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from ivr.callback_dialler import ReadyAgent
 
 if TYPE_CHECKING:
     from campaigns.dialler import ProgressiveDialler
+    from campaigns.preview import PreviewDesk
     from tongdai.settings import Settings
 
 __all__ = ["SPEC", "CampaignsComponent", "CampaignsSections", "running"]
@@ -47,6 +49,34 @@ class CampaignsSections(Section):
 class CampaignsComponent:
     store: CampaignStore
     dialler: ProgressiveDialler | None  # campaigns.dialler, on a node with AMI
+    preview: PreviewDesk | None = None  # preview offers to agents (campaigns/preview.py)
+
+
+def _consent_of(crm: CrmComponent) -> Callable[[ContactView], Awaitable[bool]]:
+    async def consent_of(contact: ContactView) -> bool:
+        d = crm.directory
+        profile = await (
+            d.by_customer_id(contact.customer_id) if contact.customer_id else d.by_e164(contact.number)
+        )
+        return profile is not None and profile.consent.marketing
+
+    return consent_of
+
+
+def _preview(infra: Infra, store: CampaignStore, crm: CrmComponent, acd: AcdComponent) -> PreviewDesk:
+    from campaigns.preview import PreviewDesk
+
+    async def ready_queues(agent_id: str) -> frozenset[str] | None:
+        for a in await acd.agents.states():
+            if a.agent_id == agent_id:
+                return frozenset(a.queues) if a.status == "ready" else None
+        return None
+
+    async def profile_of(customer_id: str, agent_id: str) -> dict[str, Any] | None:
+        p = await crm.directory.by_customer_id(customer_id)
+        return p.to_json() if p is not None else None
+
+    return PreviewDesk(store, ready_queues, _consent_of(crm), profile_of, infra.reservations)
 
 
 def customer_of(directory: CustomerDirectory) -> CustomerOf:
@@ -66,10 +96,32 @@ async def running(
     store = CampaignStore(infra.sessions)
     queues = {q.name for q in settings.queues}
 
-    def mount(app: web.Application) -> None:
-        add_routes(
-            app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns
+    async def history(customer_id: str, summary: str, agent_id: str, call_id: str, disposition: str) -> None:
+        await crm.directory.add_interaction(
+            customer_id, "call", summary, agent_id=agent_id, call_id=call_id or None, disposition=disposition
         )
+
+    async def tier_and_debt(customer_id: str) -> tuple[str, int] | None:
+        p = await crm.directory.by_customer_id(customer_id)
+        return (p.tier, p.overdue_debt_vnd) if p is not None else None
+
+    preview = _preview(infra, store, crm, acd)
+
+    async def current_periods() -> list[tuple[str, str, dt.datetime]]:
+        return [
+            (a.agent_id, a.status, dt.datetime.fromtimestamp(a.since, dt.UTC))
+            for a in await acd.agents.states()
+        ]
+
+    def mount(app: web.Application) -> None:
+        from campaigns.preview_http import preview_routes
+        from core.http import add_routes as register
+
+        register(app, preview_routes(preview, infra.audit))
+        add_routes(
+            app, store, customer_of(crm.directory), infra.audit, queues=queues, config=settings.campaigns,
+            history=history, tier_and_debt=tier_and_debt, current_periods=current_periods,
+        )  # fmt: skip
 
     infra.mount(mount)
     dialler = None
@@ -77,7 +129,7 @@ async def running(
         dialler = _dialler(settings, infra, infra.ami, store=store, crm=crm, acd=acd)
         await dialler.start()
     try:
-        yield CampaignsComponent(store, dialler)
+        yield CampaignsComponent(store, dialler, preview)
     finally:
         if dialler is not None:
             await dialler.stop()
@@ -120,16 +172,11 @@ def _dialler(
             if a.status == "ready"
         ]
 
-    async def consent_of(contact: ContactView) -> bool:
-        d = crm.directory
-        profile = await (
-            d.by_customer_id(contact.customer_id) if contact.customer_id else d.by_e164(contact.number)
-        )
-        return profile is not None and profile.consent.marketing
-
+    consent_of = _consent_of(crm)
     dialler = ProgressiveDialler(
-        store, dialer, calls, ready_agents, consent_of, poll_seconds=cfg.poll_seconds
-    )
+        store, dialer, calls, ready_agents, consent_of, poll_seconds=cfg.poll_seconds,
+        reservations=infra.reservations,  # shared with the callback dialler and preview offers
+    )  # fmt: skip
 
     async def wake(_: BusEvent) -> None:
         dialler.wake()

@@ -19,3 +19,6 @@ class CampaignsConfig(BaseModel):
     ring_timeout: int = Field(25, ge=5, le=120)  # seconds the customer's phone rings before no_answer
     poll_seconds: float = Field(5.0, gt=0, le=300)  # also woken by agent state changes
     max_list_rows: int = Field(100_000, ge=1, le=1_000_000)  # rows one CSV import may hold
+    # The abandoned-call rate a campaign's report holds its answered calls against (answered, no agent
+    # took them): 3 % is the usual figure in other markets' rules.
+    abandon_cap: float = Field(0.03, ge=0, le=1)

@@ -24,6 +24,7 @@ from campaigns.schedule import after_dial, after_refusal
 from campaigns.store import CampaignStore, CampaignView, ContactView
 from core.dial_loop import DialLoop
 from core.phone import national
+from core.reservations import AgentReservations
 from ivr.callback_dialler import Dialer, DialJob, DialNotPlaced, ReadyAgent
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,14 @@ class ProgressiveDialler(DialLoop):
         *,
         poll_seconds: float,
         clock: Callable[[], datetime] = _utcnow,
+        reservations: AgentReservations | None = None,
     ) -> None:
         self.store = store
         self._dialer = dialer
         self._calls = calls
         self._ready_agents = ready_agents
         self._consent_of = consent_of
-        super().__init__("campaign-dialler")
+        super().__init__("campaign-dialler", reservations)
         self._poll_seconds = poll_seconds
         self.clock = clock
         self.in_flight: dict[str, int] = {}  # dials in progress per queue (each holds an agent)
@@ -77,15 +79,16 @@ class ProgressiveDialler(DialLoop):
             campaigns = [c for c in await self.store.running() if c.live(now) and c.mode != "preview"]
             if not campaigns:
                 return []
-            free = sorted(await self._ready_agents(), key=lambda a: (len(a.queues), a.agent_id))
+            free = self.free_agents(await self._ready_agents())
             used: set[str] = set()
 
-            def take(queue: str) -> bool:
-                for a in free:
+            def take(queue: str) -> str | None:
+                # Counted again at each take: another dialler may have kept an agent since.
+                for a in self.free_agents(free):
                     if a.agent_id not in used and queue in a.queues:
                         used.add(a.agent_id)
-                        return True
-                return False
+                        return a.agent_id
+                return None
 
             for queue, n in self.in_flight.items():  # agents already kept for dials in progress
                 for _ in range(n):
@@ -96,22 +99,24 @@ class ProgressiveDialler(DialLoop):
             return started
 
     async def _campaign_round(
-        self, campaign: CampaignView, take: Callable[[str], bool], now: datetime
+        self, campaign: CampaignView, take: Callable[[str], str | None], now: datetime
     ) -> list[int]:
         started: list[int] = []
         batch = 20
-        while take(campaign.queue):
+        while (agent := take(campaign.queue)) is not None:
+            token = self.keep(agent, campaign.queue)  # at once: no other dialler counts them now
             placed = False
             for contact in await self.store.ready(campaign.id, now, batch):
                 if not await self.store.claim(contact.id):
                     continue  # another node's dialler took it
                 if await self._refused(campaign, contact, now):
                     continue
-                self._dial(campaign, contact)
+                self._dial(campaign, contact, token)
                 started.append(contact.id)
                 placed = True
                 break
             if not placed:
+                self.let_go(token)
                 break  # the agent stays free: nobody on this list may be called now
         return started
 
@@ -126,11 +131,11 @@ class ProgressiveDialler(DialLoop):
         log.info("campaign %d: contact %d refused (%s)", campaign.id, contact.id, reason)
         return True
 
-    def _dial(self, campaign: CampaignView, contact: ContactView) -> None:
+    def _dial(self, campaign: CampaignView, contact: ContactView, token: int | None = None) -> None:
         self.in_flight[campaign.queue] = self.in_flight.get(campaign.queue, 0) + 1
-        self.spawn(self._work(campaign, contact), name=f"campaign-dial-{contact.id}")
+        self.spawn(self._work(campaign, contact, token), name=f"campaign-dial-{contact.id}")
 
-    async def _work(self, campaign: CampaignView, contact: ContactView) -> None:
+    async def _work(self, campaign: CampaignView, contact: ContactView, token: int | None = None) -> None:
         at = self.clock()
         pop = {
             "id": campaign.id,
@@ -161,7 +166,7 @@ class ProgressiveDialler(DialLoop):
             )
             await self.store.record_dial(
                 contact, campaign, outcome, connected=connected, call_id=self._calls.call_id(contact.id),
-                nxt=nxt, at=at,
+                nxt=nxt, at=at, agent_id=self._calls.agent_of(contact.id),
             )  # fmt: skip
         except Exception:
             # Left "dialling": released at the dialler's next start.
@@ -169,4 +174,5 @@ class ProgressiveDialler(DialLoop):
         finally:
             self._calls.forget(contact.id)
             self.in_flight[campaign.queue] -= 1
+            self.let_go(token)
             self.wake()  # an agent is free again

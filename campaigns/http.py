@@ -16,14 +16,17 @@ Errors are the HTTP kit's JSON errors: 400 ``request.invalid`` (a field missing 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Set
+from collections.abc import Awaitable, Callable, Set
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field, field_validator
 
 from campaigns.config import CampaignsConfig
+from campaigns.crm_lists import TierAndDebt
+from campaigns.dispositions import Dispositions
 from campaigns.importer import CustomerOf, import_csv
+from campaigns.report import CurrentPeriods
 from campaigns.store import Action, CampaignStore, NewCampaign
 from core.audit import Audit
 from core.errors import BadRequest
@@ -36,6 +39,12 @@ _LINE = r"^[^\x00-\x1f\x7f]*$"
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _YEARS = (2000, 2100)
 Outcome = Literal["busy", "no_answer", "wrong_number", "machine"]
+Effect = Literal["done", "callback", "wrong_number", "no_answer", "busy", "machine"]
+CallOutcome = Literal["reached", "busy", "no_answer", "wrong_number", "machine", "failed"]  # PREVIEW_OUTCOMES
+
+# A campaign call's disposition into the customer's history: (customer_id, summary, agent_id,
+# call_id, disposition). crm_bridge's directory.add_interaction, wired by the component.
+History = Callable[[str, str, str, str, str], Awaitable[None]]
 
 
 class UnknownQueue(BadRequest):
@@ -78,6 +87,12 @@ class NewCampaignArgs(Args):
     )
     starts_at: dt.datetime | None = Field(None, description="ISO 8601; no zone: Việt Nam")
     ends_at: dt.datetime | None = Field(None, description="ISO 8601; no zone: Việt Nam")
+    disposition_rules: dict[str, Effect] = Field(
+        default_factory=dict,
+        max_length=30,
+        description="what a disposition does to the contact: done (default), callback (at the time the "
+        "agent gives), or the outcome the call turned out to have (wrong_number…: its retry rule applies)",
+    )
 
     @field_validator("name", "queue")
     @classmethod
@@ -116,6 +131,25 @@ class CampaignRef(Args):
     id: int = Field(ge=1, lt=10**18, description="a campaign id")
 
 
+class DispositionArgs(CampaignRef):
+    contact_id: int = Field(ge=1, lt=10**18)
+    disposition: str | None = Field(
+        None, min_length=1, max_length=40, pattern=_LINE, description="one of the campaign's dispositions"
+    )
+    note: str = Field("", max_length=4000, pattern=_TEXT)
+    callback_at: dt.datetime | None = Field(
+        None, description="for a callback disposition: when to call back (ISO 8601; no zone: Việt Nam)"
+    )
+    outcome: CallOutcome | None = Field(
+        None, description="preview calls only (dialled by the agent): what became of the call"
+    )
+
+    @field_validator("callback_at")
+    @classmethod
+    def _sane(cls, v: dt.datetime | None) -> dt.datetime | None:
+        return _when(v)
+
+
 class ListArgs(CampaignRef):
     csv: str = Field(
         min_length=1,
@@ -136,6 +170,7 @@ _CAMPAIGN: dict[str, Any] = {
         "state": {"enum": ["draft", "running", "paused", "stopped"]},
         "script": {"type": "string"},
         "dispositions": {"type": "array", "items": {"type": "string"}},
+        "disposition_rules": {"type": "object", "additionalProperties": {"type": "string"}},
         "window_start": {"type": "string"},
         "window_end": {"type": "string"},
         "min_gap_hours": {"type": "number"},
@@ -186,6 +221,25 @@ _IMPORTED: dict[str, Any] = {
 }
 
 
+_SAVED: dict[str, Any] = {
+    "type": "object",
+    "required": ["campaign_id", "contact_id", "attempt_id", "outcome", "state"],
+    "properties": {
+        "campaign_id": {"type": "integer"},
+        "contact_id": {"type": "integer"},
+        "attempt_id": {"type": "integer"},
+        "outcome": {"type": "string"},
+        "disposition": {"type": ["string", "null"]},
+        "state": {"type": "string"},
+        "next_attempt_at": {"type": ["string", "null"]},
+    },
+}
+
+
+async def _no_profiles(customer_id: str) -> tuple[str, int] | None:
+    return None  # no CRM wired: a tier or debt filter matches no one
+
+
 def add_routes(
     app: web.Application,
     store: CampaignStore,
@@ -194,7 +248,13 @@ def add_routes(
     *,
     queues: Set[str],
     config: CampaignsConfig,
+    dispositions: Dispositions | None = None,
+    history: History | None = None,
+    tier_and_debt: TierAndDebt | None = None,
+    current_periods: CurrentPeriods | None = None,
 ) -> None:
+    dispositions = dispositions or Dispositions(store.sessions)
+
     async def listing(c: Call[CampaignRef]) -> Any:
         return {"campaigns": [v.to_json() for v in await store.listing()]}
 
@@ -210,6 +270,7 @@ def add_routes(
                 max_attempts_per_day=a.max_attempts_per_day, max_attempts=a.max_attempts,
                 retry_minutes={str(k): m for k, m in a.retry_minutes.items()},
                 starts_at=a.starts_at, ends_at=a.ends_at,
+                disposition_rules={k: str(v) for k, v in a.disposition_rules.items()},
             ),
             c.who.agent_id,
         )  # fmt: skip
@@ -230,6 +291,24 @@ def add_routes(
         detail = f"{r.added} added, {r.merged} merged, {r.linked} linked"
         await audit(c.who.agent_id, "campaign.import", "campaign", str(c.args.id), detail=detail)
         return r.to_json()
+
+    async def save_disposition(c: Call[DispositionArgs]) -> Any:
+        a = c.args
+        saved = await dispositions.save(
+            a.id, a.contact_id, agent_id=c.who.agent_id, supervisor=c.who.supervisor,
+            disposition=a.disposition, note=a.note, callback_at=a.callback_at, outcome=a.outcome,
+        )  # fmt: skip
+        when = f" at {saved.next_attempt_at.isoformat()}" if saved.next_attempt_at else ""
+        what = saved.disposition or saved.outcome
+        detail = f"campaign {a.id}: {what} → {saved.state}{when}"
+        await audit(
+            c.who.agent_id, "campaign.disposition", "campaign_contact", str(a.contact_id), detail=detail
+        )
+        if history is not None and saved.customer_id and saved.disposition is not None:
+            name = (await store.get(a.id)).name
+            summary = f"{name}: {saved.disposition}" + (f" · {a.note}" if a.note else "")
+            await history(saved.customer_id, summary, c.who.agent_id, saved.call_id, saved.disposition)
+        return saved.to_json()
 
     def control(action: Action) -> Any:
         async def handler(c: Call[CampaignRef]) -> Any:
@@ -262,7 +341,20 @@ def add_routes(
             "Import a CSV contact list into a campaign (all or nothing; audited)", import_list, ListArgs,
             access=sup, result=_IMPORTED, tag=tag, errors=(404, 409),
         ),
+        Route(
+            "POST", "/api/campaigns/{id}/contacts/{contact_id}/disposition",
+            "Save the agent's disposition of a campaign call (the agent who took it, or a supervisor; "
+            "preview calls also take their outcome); the campaign's rules schedule the contact (audited)",
+            save_disposition, DispositionArgs, access=Access.PEOPLE, result=_SAVED, tag=tag,
+            errors=(403, 404, 409), name="campaign.disposition",
+        ),
     ]  # fmt: skip
+    from campaigns.crm_lists_http import crm_list_routes  # they build on this module's models
+    from campaigns.report_http import report_routes
+
+    routes += report_routes(store, audit, config, current_periods)
+    profiles = tier_and_debt or _no_profiles
+    routes += crm_list_routes(store, store.sessions, profiles, audit, max_rows=config.max_list_rows)
     controls: tuple[tuple[Action, str], ...] = (
         ("start", "Start (or resume) a campaign's dialling (audited)"),
         ("pause", "Pause a running campaign: calls in progress finish (audited)"),

@@ -31,6 +31,8 @@ class Campaign(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)  # per contact, over the campaign
     # Minutes before a contact is tried again, by outcome; an outcome absent is final.
     retry_minutes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What an agent's disposition does to the contact (campaigns/schedule.EFFECTS); absent: done.
+    disposition_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(32))
@@ -56,6 +58,10 @@ class CampaignContact(Base):
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     # pending → dialling → pending (a retry) | done (reached) | exhausted | refused (a lasting rule)
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    disposition: Mapped[str | None] = mapped_column(String(40))  # the last one an agent saved
+    # Preview mode: the agent the contact is offered to (state "held"), and since when.
+    held_by: Mapped[str | None] = mapped_column(String(16))
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CampaignAttempt(Base):
@@ -71,10 +77,15 @@ class CampaignAttempt(Base):
     purpose: Mapped[str] = mapped_column(String(16))  # the frequency rule counts per purpose
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # refused | reached | busy | no_answer | wrong_number | failed (machine: not detected yet)
+    # | dialled (preview: placed by the agent, the outcome not yet told)
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))  # the refusal (campaigns/rules.Refusal)
     connected: Mapped[bool] = mapped_column(Boolean, default=False)  # an agent took the answered call
     call_id: Mapped[str] = mapped_column(String(64), default="")
+    agent_id: Mapped[str] = mapped_column(String(16), default="", server_default="")  # who took it
+    disposition: Mapped[str | None] = mapped_column(String(40))  # the agent's, one of the campaign's
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    disposition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DoNotCallNumber(Base):

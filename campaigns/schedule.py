@@ -60,3 +60,31 @@ def after_refusal(
         tomorrow = dt.datetime.combine(local.date() + dt.timedelta(days=1), rules.window_start, tzinfo=VN_TZ)
         return Next("pending", tomorrow)
     return Next("pending", window_opens(rules, now))
+
+
+# What an agent's disposition may do to its contact (a campaign's ``disposition_rules``): ``done``
+# (the default: the contact is finished), ``callback`` (the customer asked to be called at a time the
+# agent gives), or the outcome the call turns out to have been — ``wrong_number`` (the person who
+# answered is not the customer), ``no_answer``, ``busy``, ``machine`` — which follows that outcome's
+# retry rule like a dial with that outcome (no rule: final).
+EFFECTS = ("done", "callback", "wrong_number", "no_answer", "busy", "machine")
+
+
+def after_disposition(
+    effect: str,
+    attempts: int,
+    *,
+    max_attempts: int,
+    retry_minutes: Mapping[str, float],
+    now: dt.datetime,
+    callback_at: dt.datetime | None = None,
+) -> Next:
+    """The contact's next step once an agent saved a disposition of this ``effect``. A callback the
+    customer asked for is kept even past ``max_attempts`` (that cap is for calls nobody took)."""
+    if effect == "done":
+        return Next("done")
+    if effect == "callback":
+        if callback_at is None:
+            raise ValueError("a callback needs the time to call back")
+        return Next("pending", callback_at)
+    return after_dial(effect, attempts, max_attempts=max_attempts, retry_minutes=retry_minutes, now=now)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns.lists import ListEntry
 from campaigns.models import Campaign, CampaignAttempt, CampaignContact, DoNotCallNumber
 from campaigns.rules import CallingRules, DoNotCall, Recipient, Refusal
-from campaigns.schedule import Next
+from campaigns.schedule import EFFECTS, Next
 from core.db import unit_of_work
 from core.errors import BadRequest, Conflict, NotFound
 from core.vietnam import VN_TZ
@@ -72,6 +72,7 @@ class NewCampaign:
     retry_minutes: Mapping[str, float] = field(default_factory=lambda: {"no_answer": 60, "busy": 15})
     starts_at: dt.datetime | None = None
     ends_at: dt.datetime | None = None
+    disposition_rules: Mapping[str, str] = field(default_factory=dict)  # disposition → schedule.EFFECTS
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class CampaignView:
     ends_at: dt.datetime | None
     created_by: str
     created_at: dt.datetime
+    disposition_rules: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, r: Campaign) -> CampaignView:
@@ -106,7 +108,7 @@ class CampaignView:
         return cls(
             r.id, r.name, r.queue, r.purpose, r.mode, r.state, r.script, list(r.dispositions), rules,
             r.max_attempts, dict(r.retry_minutes), _aware(r.starts_at), _aware(r.ends_at),
-            r.created_by, created,
+            r.created_by, created, dict(r.disposition_rules or {}),
         )  # fmt: skip
 
     def live(self, now: dt.datetime) -> bool:
@@ -128,6 +130,7 @@ class CampaignView:
             "state": self.state,
             "script": self.script,
             "dispositions": self.dispositions,
+            "disposition_rules": self.disposition_rules,
             "window_start": r.window_start.strftime("%H:%M"),
             "window_end": r.window_end.strftime("%H:%M"),
             "min_gap_hours": r.min_gap_hours,
@@ -153,12 +156,13 @@ class ContactView:
     next_attempt_at: dt.datetime | None
     last_outcome: str | None
     state: str
+    disposition: str | None = None
 
     @classmethod
     def of(cls, r: CampaignContact) -> ContactView:
         return cls(
             r.id, r.campaign_id, r.number, r.customer_id, r.name, r.priority, r.attempts,
-            _aware(r.next_attempt_at), r.last_outcome, r.state,
+            _aware(r.next_attempt_at), r.last_outcome, r.state, r.disposition,
         )  # fmt: skip
 
 
@@ -213,12 +217,19 @@ class CampaignStore:
             raise BadCampaign(f"retry_minutes: unknown outcome(s) {unknown} (known: {list(OUTCOMES)})")
         if c.starts_at and c.ends_at and c.ends_at <= c.starts_at:
             raise BadCampaign("ends_at must be after starts_at")
+        stray = sorted(set(c.disposition_rules) - set(c.dispositions))
+        if stray:
+            raise BadCampaign(f"disposition_rules: {stray} not among the dispositions {list(c.dispositions)}")
+        bad = sorted(str(e) for e in c.disposition_rules.values() if e not in EFFECTS)
+        if bad:
+            raise BadCampaign(f"disposition_rules: unknown effect(s) {bad} (known: {list(EFFECTS)})")
         row = Campaign(
             name=c.name, queue=c.queue, purpose=c.purpose, mode=c.mode, state="draft", script=c.script,
             dispositions=list(c.dispositions),
             window_start=rules.window_start.strftime("%H:%M"), window_end=rules.window_end.strftime("%H:%M"),
             min_gap_hours=rules.min_gap_hours, max_attempts_per_day=rules.max_attempts_per_day,
             max_attempts=c.max_attempts, retry_minutes=dict(c.retry_minutes),
+            disposition_rules=dict(c.disposition_rules),
             starts_at=c.starts_at.astimezone(dt.UTC) if c.starts_at else None,
             ends_at=c.ends_at.astimezone(dt.UTC) if c.ends_at else None,
             created_by=by[:32], created_at=self.clock(),
@@ -400,6 +411,7 @@ class CampaignStore:
         call_id: str,
         nxt: Next,
         at: dt.datetime,
+        agent_id: str = "",
     ) -> None:
         counted = outcome != "failed"
         async with unit_of_work(self.sessions) as s:
@@ -407,7 +419,7 @@ class CampaignStore:
                 CampaignAttempt(
                     campaign_id=campaign.id, contact_id=contact.id, number=contact.number,
                     purpose=campaign.purpose, at=_utc(at), outcome=outcome, reason=None,
-                    connected=connected, call_id=call_id,
+                    connected=connected, call_id=call_id, agent_id=agent_id[:16],
                 )
             )  # fmt: skip
             await s.execute(

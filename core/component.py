@@ -26,6 +26,7 @@ from core.calls import CallTracker
 from core.config import Check, Section
 from core.errors import AmiNotConnected
 from core.metrics import NodeMetrics
+from core.reservations import AgentReservations
 from core.retention import RetentionScheduler
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class Infra:
     metrics: NodeMetrics | None = None
     # Where components register the scheduled purge of their data (retention, legal hold).
     retention: RetentionScheduler | None = None
+    # Agents kept for dials in progress, shared by every dialler of the node (core/reservations.py).
+    reservations: AgentReservations = field(default_factory=AgentReservations)
 
     def mount(self, add_routes: HttpMount) -> None:
         """Register routes on the web application (built after every component started)."""

@@ -11,18 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Coroutine, Iterable
+from typing import Any, TypeVar
+
+from core.reservations import AgentReservations, ReadyLike
 
 log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=ReadyLike)
 
 
 class DialLoop:
     """Subclasses give :meth:`tick` (one round) and :meth:`release_stale` (what a previous run left
-    mid-dial, released at start) and start each dial with :meth:`spawn`."""
+    mid-dial, released at start) and start each dial with :meth:`spawn`.
 
-    def __init__(self, name: str) -> None:
+    ``reservations``: the node's agents kept for dials (core/reservations.py), shared with the other
+    diallers; a dialler counts the ready agents through :meth:`free_agents` and keeps the one it
+    counts for a dial with :meth:`keep` until the dial's slot frees. Alone (none given) it counts
+    only its own dials, as before."""
+
+    def __init__(self, name: str, reservations: AgentReservations | None = None) -> None:
         self.name = name
+        self.reservations = reservations if reservations is not None else AgentReservations()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dials: set[asyncio.Task[None]] = set()
@@ -59,6 +69,17 @@ class DialLoop:
         """Until every dial started so far has finished (outcome recorded)."""
         while self._dials:
             await asyncio.gather(*self._dials, return_exceptions=True)
+
+    def free_agents(self, ready: Iterable[A]) -> list[A]:
+        """The ready agents no other dialler keeps, fewest queues first."""
+        return self.reservations.free(ready, self.name)
+
+    def keep(self, agent_id: str, queue: str) -> int:
+        """Keep ``agent_id`` for a dial into ``queue``: call at the moment the agent is counted."""
+        return self.reservations.hold(self.name, agent_id, queue)
+
+    def let_go(self, token: int | None) -> None:
+        self.reservations.release(token)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(work, name=name)

@@ -29,6 +29,7 @@ from typing import Protocol
 from core.audit import Audit
 from core.dial_loop import DialLoop
 from core.errors import Conflict, TongdaiError
+from core.reservations import AgentReservations
 from ivr.callback_config import CallbackDiallerConfig
 from ivr.callbacks import CallbackStore, CallbackView
 from ivr.hours import is_open
@@ -140,8 +141,9 @@ class CallbackDialler(DialLoop):
         audit: Audit,
         actor: str = "dialler",
         clock: Callable[[], datetime] = _utcnow,
+        reservations: AgentReservations | None = None,
     ) -> None:
-        super().__init__("callback-dialler")
+        super().__init__("callback-dialler", reservations)
         self.store = store
         self.config = config
         self._dialer = dialer
@@ -177,23 +179,27 @@ class CallbackDialler(DialLoop):
             pending = await self.store.pending(limit=200)
             plan = plan_dials(
                 pending,
-                ready,
+                self.free_agents(ready),  # less the agents other diallers keep
                 self.in_flight,
                 max_per_queue=self.config.max_dials_per_queue,
                 queue_of=self.queue_of,
             )
+            # Kept at once (no await since they were counted): no other dialler counts them now.
+            tokens = {p.request.id: self.keep(p.agent_id, p.queue) for p in plan}
             started: list[int] = []
             for p in plan:
+                token = tokens[p.request.id]
                 try:
                     view = await self.store.claim(p.request.id, self.actor)
                 except Conflict:
+                    self.let_go(token)
                     continue  # an agent claimed it between the list and the claim: theirs
                 self.in_flight[p.queue] = self.in_flight.get(p.queue, 0) + 1
-                self.spawn(self._work(view, p.queue), name=f"callback-dial-{view.id}")
+                self.spawn(self._work(view, p.queue, token), name=f"callback-dial-{view.id}")
                 started.append(view.id)
             return started
 
-    async def _work(self, view: CallbackView, queue: str) -> None:
+    async def _work(self, view: CallbackView, queue: str, token: int | None = None) -> None:
         job = DialJob(view.id, view.number, queue, view.priority, view.acd_tier or "", view.customer_id)
         rid = str(view.id)
         try:
@@ -216,4 +222,5 @@ class CallbackDialler(DialLoop):
             log.exception("callback %s: dial failed", rid)
         finally:
             self.in_flight[queue] -= 1
+            self.let_go(token)
             self.wake()  # a slot is free: the next request may go

@@ -201,6 +201,7 @@ def _dialler(
         default_queue=s.default_queue,
         audit=infra.audit,
         actor=f"dialler@{s.node.name}"[:32],
+        reservations=infra.reservations,  # shared with the campaign dialler and preview offers
     )
 
     async def wake(_: BusEvent) -> None:

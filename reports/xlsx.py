@@ -8,6 +8,8 @@ neutraliser: openpyxl would otherwise store a queue named ``=HYPERLINK(…)`` as
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,20 @@ def write_xlsx(report: ServiceLevelReport, path: Path) -> None:
     tmp = path.with_name(path.name + ".partial")
     wb.save(tmp)
     tmp.replace(path)
+
+
+def table_workbook(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """A workbook of plain tables (name, header, rows), each with a bold frozen header, as bytes. The
+    caller neutralises its text cells (``billing.export.neutralise``) as the report above does."""
+    wb = Workbook()
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for title, header, rows in sheets:
+        ws = wb.create_sheet(title[:31])
+        _header(ws, list(header))
+        for row in rows:
+            ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

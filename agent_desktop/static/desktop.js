@@ -233,6 +233,16 @@ $("dial-form").addEventListener("submit", async (e) => {
   }
 });
 
+// A preview offer's customer (campaigns.js), in place of the previous offer's (null: none); a call
+// that has ended makes way for it.
+document.addEventListener("show-customer", (ev) => {
+  const p = ev.detail;
+  if (current && phase === "ended") current = null;
+  customerId = p ? p.customer_id : (current && current.customer ? current.customer.customer_id : "");
+  opened = p ? [p] : [];
+  showPop();
+});
+
 pop.replaceChildren();  // the server's "waiting" text; from here on the pop is rendered from state
 showPop();
 socket.connect();

@@ -12,6 +12,7 @@ contact of a campaign whose window ends at 17:00 is refused and counted, and not
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,13 @@ async def attempts(b: Bridge, campaign_id: int) -> list[tuple[str, str, str | No
         return [(r.number, r.outcome, r.reason) for r in rows]
 
 
+async def takers(b: Bridge, campaign_id: int) -> dict[str, tuple[str, str | None]]:
+    assert b.sessions is not None
+    async with b.sessions() as s:
+        rows = await s.scalars(select(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign_id))
+        return {r.number: (r.agent_id, r.disposition) for r in rows if r.outcome == "reached"}
+
+
 async def campaign(c: CampaignsComponent, b: Bridge, name: str, csv: str, **rules: Any) -> int:
     assert b.directory is not None
     v = await c.store.create(
@@ -137,12 +145,27 @@ async def test_a_progressive_campaign_calls_its_list_by_priority_within_the_rule
                     return len(await attempts(b, cid)) == 4
 
                 assert await eventually(reached_the_end, timeout=45)
+                # The agent who took An's call records its disposition (the attempt names them,
+                # from app_queue's AgentConnect).
+                async with http.get(f"{base}/") as r:
+                    csrf = re.search(r'data-csrf="([^"]+)"', await r.text())
+                assert csrf
+                an = next(k for k in await c.store.contacts(cid) if k.number == e164(AN))
+                async with http.post(
+                    f"{base}/api/campaigns/{cid}/contacts/{an.id}/disposition",
+                    json={"disposition": "renewed", "note": "gia hạn 12 tháng"},
+                    headers={"X-CSRF-Token": csrf.group(1)},
+                ) as r:
+                    saved = await r.json()
+                    assert r.status == 200, saved
+                assert (saved["disposition"], saved["state"]) == ("renewed", "done")
         assert await attempts(b, cid) == [
             (e164(AN), "reached", None),
             (e164(BUSY), "busy", None),
             (e164(DNC), "refused", "dnc_operator"),
             (e164(NO_ANSWER), "no_answer", None),
         ]
+        assert await takers(b, cid) == {e164(AN): (AGENT, "renewed")}
         dialled = [
             e.get("Uniqueid") for e in log.matching("Newchannel") if e.get("Uniqueid").startswith("cmp-")
         ]

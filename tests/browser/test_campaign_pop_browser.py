@@ -1,6 +1,7 @@
 """A campaign call's pop in headless Chromium against the real Asterisk: the ``tv`` queue's agent
 1004 has the desktop open; a care campaign is started; the dialler calls Nguyễn Văn An, who answers,
-and the agent's pop shows him with the campaign's name and script."""
+and the agent's pop shows him with the campaign's name and script; the agent picks one of the
+campaign's dispositions in the pop's form and saves it against the contact."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.asterisk.acd_support import (
     hang_up_all,
     running_bridge,
 )
-from tests.asterisk.conftest import AsteriskSandbox
+from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.asterisk.test_campaign_dialler import vn_clock
 from tests.browser.support import new_page
 
@@ -49,8 +50,12 @@ async def test_the_agents_pop_shows_the_campaign_script(
             assert c is not None and c.dialler is not None and b.directory is not None
             c.dialler.clock = vn_clock(10, 0)
             v = await c.store.create(
-                NewCampaign(name="Gia hạn Internet", queue=QUEUE, purpose="care", script=SCRIPT), "9000"
-            )
+                NewCampaign(
+                    name="Gia hạn Internet", queue=QUEUE, purpose="care", script=SCRIPT,
+                    dispositions=["renewed", "declined"],
+                ),
+                "9000",
+            )  # fmt: skip
             await import_csv(c.store, customer_of(b.directory), v.id, "number\n0912345678\n", max_rows=10)
             base = f"http://127.0.0.1:{b.web_port}"
             page, watch = await new_page(browser)
@@ -70,6 +75,20 @@ async def test_the_agents_pop_shows_the_campaign_script(
             # The script is text: markup in it is shown, never interpreted.
             await expect(page.get_by_test_id("pop-script")).to_have_text(SCRIPT)
             assert await campaign.locator("b").count() == 0
+
+            # The campaign's own dispositions, saved once the dialler recorded the answered call.
+            form = page.get_by_test_id("campaign-dispo-form")
+            await expect(form).to_be_visible()
+            await page.get_by_test_id("campaign-dispo").select_option("declined")
+
+            async def recorded() -> bool:
+                return any(k.last_outcome == "reached" for k in await c.store.contacts(v.id))
+
+            assert await eventually(recorded, timeout=30)
+            await page.get_by_test_id("campaign-dispo-save").click()
+            await expect(page.get_by_test_id("campaign-wrap")).to_be_hidden()
+            [contact] = await c.store.contacts(v.id)
+            assert (contact.disposition, contact.state) == ("declined", "done")
             assert watch.errors == [] and watch.csp == []
     finally:
         await hang_up_all(ami)
