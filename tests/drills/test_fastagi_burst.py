@@ -1,7 +1,7 @@
 """Drill: 200 FastAGI callers within one second at the bridge process, lookups on PostgreSQL. Every
 caller gets its routing decision (none refused, none dropped); the decision time the node measures
 (``tongdai_fastagi_decision_seconds`` on /metrics) is printed, not asserted: speed is for the
-benchmarks (bench/bench_drills_burst.py, docs/benchmarks.md)."""
+benchmarks (bench/bench_fastagi.py; this drill's figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
