@@ -11,8 +11,9 @@ Predictive pacing, as reasoned here (and measured by bench/bench_outbound_pacing
   ``ratio ×`` the agents available within the lookahead: ``new = (ratio·available − p·ringing) / p``.
 - ``ratio`` is the one control: a feedback loop lowers it quickly when the abandoned rate of the
   recent answered calls nears the cap and raises it slowly while it stays well below; over the whole
-  campaign, once the abandoned rate reaches ``guard`` × cap, pacing falls back to progressive until it
-  recovers. Abandoned = answered by a person who found no agent within 2 s (they hear the message).
+  campaign, pacing is progressive whenever one more abandon would put the abandoned rate past
+  ``guard`` × cap (:meth:`Pacer.headroom`), until enough calls were connected. Abandoned = answered
+  by a person who found no agent within 2 s (they hear the message).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Snapshot:
     ready: int  # agents ready and not reserved for a call in progress
     busy_free_at: tuple[float, ...]  # seconds until each busy agent is expected free (talk + wrap)
     ringing: int  # calls placed, not yet answered or failed
+    waiting: int = 0  # answered persons waiting (at most 2 s) for an agent: each will take one
 
 
 @dataclass
@@ -87,20 +89,23 @@ class Pacer:
         elif not abandoned and recent < 0.3 * cap:
             self.ratio = min(self.cfg.ratio_max, self.ratio + 0.004)
 
+    def headroom(self) -> bool:
+        """Whether one more abandoned call now would still leave the campaign's rate under ``guard`` ×
+        cap. Checked before dialling ahead, so early in a campaign (few answered calls, where one
+        abandon weighs a lot) and after a bad patch it dials progressively until enough calls were
+        connected: the cap is held over the campaign, not only on average."""
+        return (self.abandoned + 1) / (self.answered + 1) <= self.cfg.guard * self.cfg.abandon_cap
+
     def dials(self, snap: Snapshot) -> int:
         """How many new calls to place now."""
         if self.cfg.mode == "preview":
             return 0  # the agent clicks to dial
-        progressive = max(0, snap.ready - snap.ringing)
-        if (
-            self.cfg.mode == "progressive"
-            or self.outcomes < self.cfg.min_samples
-            or self.abandon_rate >= self.cfg.guard * self.cfg.abandon_cap
-        ):
+        progressive = max(0, snap.ready - snap.ringing - snap.waiting)
+        if self.cfg.mode == "progressive" or self.outcomes < self.cfg.min_samples or not self.headroom():
             return progressive
         soon = sum(1 for t in snap.busy_free_at if t <= self.cfg.lookahead_seconds)
-        available = snap.ready + soon
-        if available == 0:
+        available = snap.ready + soon - snap.waiting
+        if available <= 0:
             return 0
         p = max(self.answer_rate, 0.02)
         wanted = (self.ratio * available - p * snap.ringing) / p
