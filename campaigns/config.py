@@ -19,3 +19,7 @@ class CampaignsConfig(BaseModel):
     ring_timeout: int = Field(25, ge=5, le=120)  # seconds the customer's phone rings before no_answer
     poll_seconds: float = Field(5.0, gt=0, le=300)  # also woken by agent state changes
     max_list_rows: int = Field(100_000, ge=1, le=1_000_000)  # rows one CSV import may hold
+    # Predictive mode (campaigns/predictive.py): the share of answered calls that may find no agent,
+    # and how long an answered customer waits for one before hearing the message (the rule: 2 s).
+    abandon_cap: float = Field(0.03, gt=0, le=0.2)
+    connect_seconds: int = Field(1, ge=1, le=2)

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field, field_validator
 
+from campaigns.amd import AmdSettings
 from campaigns.config import CampaignsConfig
 from campaigns.importer import CustomerOf, import_csv
 from campaigns.store import Action, CampaignStore, NewCampaign
@@ -78,6 +79,9 @@ class NewCampaignArgs(Args):
     )
     starts_at: dt.datetime | None = Field(None, description="ISO 8601; no zone: Việt Nam")
     ends_at: dt.datetime | None = Field(None, description="ISO 8601; no zone: Việt Nam")
+    amd: AmdSettings | None = Field(
+        None, description="answering-machine detection (Asterisk AMD() parameters; {} = its defaults)"
+    )
 
     @field_validator("name", "queue")
     @classmethod
@@ -209,7 +213,7 @@ def add_routes(
                 window_end=dt.time.fromisoformat(a.window_end), min_gap_hours=a.min_gap_hours,
                 max_attempts_per_day=a.max_attempts_per_day, max_attempts=a.max_attempts,
                 retry_minutes={str(k): m for k, m in a.retry_minutes.items()},
-                starts_at=a.starts_at, ends_at=a.ends_at,
+                starts_at=a.starts_at, ends_at=a.ends_at, amd=a.amd,
             ),
             c.who.agent_id,
         )  # fmt: skip

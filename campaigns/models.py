@@ -33,6 +33,8 @@ class Campaign(Base):
     retry_minutes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Answering-machine detection: AMD() parameters (campaigns/amd.AmdSettings), None = off.
+    amd: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -70,11 +72,14 @@ class CampaignAttempt(Base):
     number: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16))  # the frequency rule counts per purpose
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # refused | reached | busy | no_answer | wrong_number | failed (machine: not detected yet)
+    # refused | reached | busy | no_answer | wrong_number | machine (AMD) | failed
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))  # the refusal (campaigns/rules.Refusal)
     connected: Mapped[bool] = mapped_column(Boolean, default=False)  # an agent took the answered call
     call_id: Mapped[str] = mapped_column(String(64), default="")
+    # AMD's verdict on the answered leg (AMDSTATUS, AMDCAUSE), when the campaign has AMD on.
+    amd_status: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+    amd_cause: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class DoNotCallNumber(Base):
