@@ -89,7 +89,8 @@ class ProgressiveDialler(DialLoop):
             if not campaigns:
                 return []
             free = sorted(await self._ready_agents(), key=lambda a: (len(a.queues), a.agent_id))
-            used: set[str] = set()
+            # Agents on predictive calls are busy even while the ACD still says ready.
+            used: set[str] = self.legs.busy_agents() if self.legs is not None else set()
 
             def take(queue: str) -> bool:
                 for a in free:
@@ -137,7 +138,7 @@ class ProgressiveDialler(DialLoop):
             contact = await self._next_contact(campaign, now)
             if contact is None:
                 break
-            self.pacing.placed(campaign.id)
+            self.pacing.placed(campaign.id, contact.id)
             self.spawn(self._work(campaign, contact), name=f"campaign-dial-{contact.id}")
             started.append(contact.id)
         return started
@@ -241,7 +242,7 @@ class ProgressiveDialler(DialLoop):
     ) -> tuple[str, bool, str | None]:
         """(outcome, connected, what became of the answered call) of a predictive dial."""
         assert self.pacing is not None and self.legs is not None
-        self.pacing.answered(campaign.id, reached=outcome == "reached")
+        self.pacing.answered(campaign.id, contact.id, reached=outcome == "reached")
         if outcome != "reached":
             return outcome, False, None
         self.wake()  # an answer changes the count of customers waiting for an agent

@@ -47,6 +47,7 @@ class Snapshot:
     busy_free_at: tuple[float, ...]  # seconds until each busy agent is expected free (talk + wrap)
     ringing: int  # calls placed, not yet answered or failed
     waiting: int = 0  # answered persons waiting (at most 2 s) for an agent: each will take one
+    lookahead: float | None = None  # measured seconds from dial to answer (None: the configured one)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Pacer:
     answered: int = 0
     abandoned: int = 0
     ratio: float = 0.0
+    ahead: bool = False  # the last dials() dialled ahead (predictive), not progressively
     _recent: deque[bool] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -86,7 +88,9 @@ class Pacer:
         cap = self.cfg.abandon_cap
         if abandoned and recent > 0.6 * cap:
             self.ratio = max(self.cfg.ratio_min, self.ratio - 0.08)
-        elif not abandoned and recent < 0.3 * cap:
+        elif not abandoned and recent < 0.3 * cap and self.ahead:
+            # Raised only while dialling ahead: calls connected progressively say nothing about how
+            # far ahead is safe, and a ratio grown meanwhile would start predictive with a burst.
             self.ratio = min(self.cfg.ratio_max, self.ratio + 0.004)
 
     def headroom(self) -> bool:
@@ -98,12 +102,15 @@ class Pacer:
 
     def dials(self, snap: Snapshot) -> int:
         """How many new calls to place now."""
+        self.ahead = False
         if self.cfg.mode == "preview":
             return 0  # the agent clicks to dial
         progressive = max(0, snap.ready - snap.ringing - snap.waiting)
         if self.cfg.mode == "progressive" or self.outcomes < self.cfg.min_samples or not self.headroom():
             return progressive
-        soon = sum(1 for t in snap.busy_free_at if t <= self.cfg.lookahead_seconds)
+        self.ahead = True
+        lookahead = self.cfg.lookahead_seconds if snap.lookahead is None else snap.lookahead
+        soon = sum(1 for t in snap.busy_free_at if t <= lookahead)
         available = snap.ready + soon - snap.waiting
         if available <= 0:
             return 0

@@ -28,6 +28,7 @@ from typing import Literal
 
 from campaigns.pacing import Pacer, PacingConfig, Snapshot
 from core.ami import AmiEvent
+from core.members import agent_from_member
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class _Leg:
     campaign_id: int
     amd: tuple[str, str] | None = None  # (AMDSTATUS, AMDCAUSE)
     message_delay: float | None = None  # seconds from the answer to the abandoned message
+    agent_id: str = ""  # the agent who took the call (AgentConnect)
     result: asyncio.Future[Result] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     ended: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -67,6 +69,13 @@ class CampaignLegs:
     def amd(self, contact_id: int) -> tuple[str, str] | None:
         leg = self._legs.get(contact_id)
         return leg.amd if leg is not None else None
+
+    def busy_agents(self) -> set[str]:
+        """Agents talking on a campaign call, from its AgentConnect to its end. The ACD reports an
+        agent busy a moment after Asterisk connected them: counted ready meanwhile, a predictive round
+        would dial a batch ahead for agents already talking (seen on the sandbox: five abandons in a
+        second)."""
+        return {leg.agent_id for leg in self._legs.values() if leg.agent_id and not leg.ended.done()}
 
     def message_delay(self, contact_id: int) -> float | None:
         leg = self._legs.get(contact_id)
@@ -101,6 +110,7 @@ class CampaignLegs:
             contact = _contact_of(ev.get("Linkedid"))
             leg = self._legs.get(contact) if contact is not None else None
             if leg is not None:
+                leg.agent_id = agent_from_member(ev.get("MemberName"), ev.get("Interface")) or ""
                 self._settle(leg, "connected")
         elif name in ("AgentComplete", "Hangup"):
             key = ev.get("Linkedid") if name == "AgentComplete" else ev.get("Uniqueid")
@@ -138,6 +148,8 @@ class _CampaignPace:
     waiting: int = 0  # answered, not yet with an agent (nor abandoned, nor a machine)
     busy: dict[int, float] = field(default_factory=dict)  # contact → connected at (monotonic)
     mean_talk: float = 60.0  # seconds, measured (EWMA) once calls end
+    mean_answer: float | None = None  # seconds from dial to answer, measured (EWMA)
+    placed_at: dict[int, float] = field(default_factory=dict)  # contact → dialled at (monotonic)
 
 
 class PredictivePacing:
@@ -181,17 +193,28 @@ class PredictivePacing:
         now = self._clock()
         hold = st.mean_talk + self._wrapup.get(queue, 0.0)
         free_in = tuple(max(0.0, t0 + hold - now) for t0 in st.busy.values())
-        return st.pacer.dials(Snapshot(ready, free_in, st.ringing, st.waiting))
+        # Busy agents count as available if they should be free by the time a call placed now is
+        # answered: the lookahead is the measured dial-to-answer time (a 3 s ring on the sandbox, 10-20 s
+        # on real networks), never the configured guess once known.
+        return st.pacer.dials(Snapshot(ready, free_in, st.ringing, st.waiting, st.mean_answer))
 
-    def placed(self, campaign_id: int) -> None:
-        self._state(campaign_id).ringing += 1
+    def placed(self, campaign_id: int, contact_id: int) -> None:
+        st = self._state(campaign_id)
+        st.ringing += 1
+        st.placed_at[contact_id] = self._clock()
 
-    def answered(self, campaign_id: int, *, reached: bool) -> None:
+    def answered(self, campaign_id: int, contact_id: int, *, reached: bool) -> None:
         """The dial's OriginateResponse: answered (by someone) or not."""
         st = self._state(campaign_id)
         st.ringing = max(0, st.ringing - 1)
+        t0 = st.placed_at.pop(contact_id, None)
         if reached:
             st.waiting += 1
+            if t0 is not None:
+                delay = self._clock() - t0
+                st.mean_answer = (
+                    delay if st.mean_answer is None else st.mean_answer + 0.1 * (delay - st.mean_answer)
+                )
         else:
             st.pacer.record_dial_outcome(False)
 

@@ -44,11 +44,14 @@ def test_abandons_turn_the_ratio_down_and_the_guard_falls_back_to_progressive() 
     pacer = warmed(cfg, 0.3, connected=0)
     assert pacer.dials(Snapshot(3, (), 0)) == 3  # nothing connected yet: one abandon would be 100 %
     start = pacer.ratio
-    for _ in range(100):
+    for _ in range(50):
+        pacer.record_answered(abandoned=False)
+    assert pacer.ratio == start  # connected while dialling progressively: the ratio waits
+    assert pacer.dials(Snapshot(3, (), 0)) > 3  # enough connected: it dials ahead
+    for _ in range(50):
         pacer.record_answered(abandoned=False)
     calm = pacer.ratio
-    assert calm > start  # no abandons: it dials a little further ahead
-    assert pacer.dials(Snapshot(3, (), 0)) > 3
+    assert calm > start  # no abandons while dialling ahead: a little further ahead
     pacer.record_answered(abandoned=True)  # 1 % of the last 100: under 0.6 × cap, no step back yet
     assert pacer.ratio == calm and pacer.headroom() and pacer.dials(Snapshot(3, (), 0)) > 3
     pacer.record_answered(abandoned=True)  # 2 %: a quick step back …
@@ -104,7 +107,7 @@ def test_the_cap_holds_across_seeds_and_scenarios(name: str, seed: int) -> None:
         # A team of 5 on long calls gains little (the cap leaves little room to dial ahead): no loss.
         assert pred.occupancy > prog.occupancy - 0.005
     else:
-        assert pred.occupancy > prog.occupancy + 0.02 and pred.mean_agent_wait < prog.mean_agent_wait
+        assert pred.occupancy > prog.occupancy + 0.01 and pred.mean_agent_wait < prog.mean_agent_wait
     assert pred.connected + pred.abandoned == pred.answered
     if scenario.machine_rate:
         assert pred.machines > 0 and pred.machines + pred.answered <= pred.dials

@@ -29,10 +29,13 @@ async def test_amd_machine_abandoned_connected_and_gone() -> None:
     assert await legs.result(2, 1) == "abandoned"
     assert legs.amd(2) == ("HUMAN", "HUMAN-800-800") and legs.message_delay(2) == pytest.approx(1.25)
 
-    await legs.handle(AmiEvent("AgentConnect", {"Linkedid": "cmp-3-0a1b2c3d"}))
+    connect = {"Linkedid": "cmp-3-0a1b2c3d", "MemberName": "1051", "Interface": "Local/1051@tongdai-agents/n"}
+    await legs.handle(AmiEvent("AgentConnect", connect))
     assert await legs.result(3, 1) == "connected"
+    assert legs.busy_agents() == {"1051"}  # busy for the dialler before the ACD says so
     await legs.handle(AmiEvent("AgentComplete", {"Linkedid": "cmp-3-0a1b2c3d"}))
     await legs.ended(3, 1)  # returns at once: the call ended
+    assert legs.busy_agents() == set()
 
     await legs.handle(AmiEvent("Hangup", {"Uniqueid": "cmp-4-0a1b2c3d;2"}))  # the other half: ignored
     assert await legs.result(4, 0.05) == "gone"  # (timed out)
@@ -57,11 +60,13 @@ def test_pacing_counts_ringing_waiting_and_busy_agents() -> None:
     # Stored counts: 200 dials, half answered by a person, none abandoned: it dials ahead at once.
     pacing.resume(7, dialled=200, answered=100, abandoned=0)
     assert pacing.dials(7, "tv", 2) == 4  # (1.0 × 2 − 0.5 × 0) / 0.5
-    for _ in range(4):
-        pacing.placed(7)
+    for contact in (11, 12, 13, 14):
+        pacing.placed(7, contact)
     assert pacing.dials(7, "tv", 2) == 0  # 4 ringing × 0.5 = the 2 agents
-    pacing.answered(7, reached=False)
-    pacing.answered(7, reached=True)
+    pacing.answered(7, 14, reached=False)
+    now[0] += 3.0
+    pacing.answered(7, 11, reached=True)
+    assert pacing._campaigns[7].mean_answer == 3.0  # the lookahead, measured
     assert pacing.dials(7, "tv", 2) < 2  # 2 ringing + 1 waiting for an agent
     pacing.settled(7, 11, "connected")
     assert pacing.pacer(7).answered == 101 and pacing.pacer(7).abandoned == 0
@@ -69,7 +74,7 @@ def test_pacing_counts_ringing_waiting_and_busy_agents() -> None:
     assert pacing.dials(7, "tv", 0) == 0
     now[0] += 5.0
     pacing.ended(7, 11)  # 5 s of talk measured: the next estimates come down
-    assert pacing._campaigns[7].mean_talk < 60
+    assert pacing._campaigns[7].mean_talk == pytest.approx(60 - 0.2 * 55)
     pacing.settled(7, 12, "abandoned")
     pacing.settled(7, 13, "machine")  # a machine is not an answered call
     assert (pacing.pacer(7).answered, pacing.pacer(7).abandoned) == (102, 1)
