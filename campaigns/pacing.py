@@ -12,7 +12,9 @@ Predictive pacing, as reasoned here (and measured by bench/bench_outbound_pacing
 - ``ratio`` is the one control: a feedback loop lowers it quickly when the abandoned rate of the
   recent answered calls nears the cap and raises it slowly while it stays well below; over the whole
   campaign, pacing is progressive whenever one more abandon would put the abandoned rate past
-  ``guard`` × cap (:meth:`Pacer.headroom`), until enough calls were connected. Abandoned = answered
+  ``guard`` × cap (:meth:`Pacer.headroom`), until enough calls were connected; and the answers
+  expected beyond the agents ready now never exceed the abandons still affordable under it (what
+  bounds a burst early in a campaign, when that budget is a call or two). Abandoned = answered
   by a person who found no agent within 2 s (they hear the message).
 """
 
@@ -117,4 +119,9 @@ class Pacer:
         p = max(self.answer_rate, 0.02)
         wanted = (self.ratio * available - p * snap.ringing) / p
         ceiling = self.cfg.max_dials_per_agent * available - snap.ringing
-        return max(0, min(math.floor(wanted), math.floor(ceiling)))
+        # The abandons the campaign can still afford under guard × cap: the answers expected beyond
+        # the agents ready now stay within them (busy agents due soon are a bonus, not counted on).
+        # Early in a campaign, where that budget is one or two calls, this is what bounds a burst.
+        budget = self.cfg.guard * self.cfg.abandon_cap * (self.answered + 1) - self.abandoned
+        afford = (budget + snap.ready - snap.waiting) / p - snap.ringing
+        return max(0, min(math.floor(wanted), math.floor(ceiling), math.floor(afford)))

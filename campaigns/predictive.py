@@ -22,6 +22,7 @@ import contextlib
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -148,7 +149,7 @@ class _CampaignPace:
     waiting: int = 0  # answered, not yet with an agent (nor abandoned, nor a machine)
     busy: dict[int, float] = field(default_factory=dict)  # contact → connected at (monotonic)
     mean_talk: float = 60.0  # seconds, measured (EWMA) once calls end
-    mean_answer: float | None = None  # seconds from dial to answer, measured (EWMA)
+    answer_delays: deque[float] = field(default_factory=lambda: deque(maxlen=50))  # dial → answer, s
     placed_at: dict[int, float] = field(default_factory=dict)  # contact → dialled at (monotonic)
 
 
@@ -194,9 +195,12 @@ class PredictivePacing:
         hold = st.mean_talk + self._wrapup.get(queue, 0.0)
         free_in = tuple(max(0.0, t0 + hold - now) for t0 in st.busy.values())
         # Busy agents count as available if they should be free by the time a call placed now is
-        # answered: the lookahead is the measured dial-to-answer time (a 3 s ring on the sandbox, 10-20 s
-        # on real networks), never the configured guess once known.
-        return st.pacer.dials(Snapshot(ready, free_in, st.ringing, st.waiting, st.mean_answer))
+        # answered: the lookahead is the measured dial-to-answer time (1-3 s on the sandbox, 10-20 s on
+        # real networks), its low fifth rather than its mean, since the early answers are the ones
+        # that find the agent still talking.
+        d = sorted(st.answer_delays)
+        lookahead = d[len(d) // 5] if d else None
+        return st.pacer.dials(Snapshot(ready, free_in, st.ringing, st.waiting, lookahead))
 
     def placed(self, campaign_id: int, contact_id: int) -> None:
         st = self._state(campaign_id)
@@ -211,10 +215,7 @@ class PredictivePacing:
         if reached:
             st.waiting += 1
             if t0 is not None:
-                delay = self._clock() - t0
-                st.mean_answer = (
-                    delay if st.mean_answer is None else st.mean_answer + 0.1 * (delay - st.mean_answer)
-                )
+                st.answer_delays.append(self._clock() - t0)
         else:
             st.pacer.record_dial_outcome(False)
 

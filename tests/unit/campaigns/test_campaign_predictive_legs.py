@@ -66,7 +66,7 @@ def test_pacing_counts_ringing_waiting_and_busy_agents() -> None:
     pacing.answered(7, 14, reached=False)
     now[0] += 3.0
     pacing.answered(7, 11, reached=True)
-    assert pacing._campaigns[7].mean_answer == 3.0  # the lookahead, measured
+    assert list(pacing._campaigns[7].answer_delays) == [3.0]  # the lookahead, measured
     assert pacing.dials(7, "tv", 2) < 2  # 2 ringing + 1 waiting for an agent
     pacing.settled(7, 11, "connected")
     assert pacing.pacer(7).answered == 101 and pacing.pacer(7).abandoned == 0
