@@ -13,8 +13,9 @@ Predictive pacing, as reasoned here (and measured by bench/bench_outbound_pacing
   recent answered calls nears the cap and raises it slowly while it stays well below; over the whole
   campaign, pacing is progressive whenever one more abandon would put the abandoned rate past
   ``guard`` × cap (:meth:`Pacer.headroom`), until enough calls were connected; and the answers
-  expected beyond the agents ready now never exceed the abandons still affordable under it (what
-  bounds a burst early in a campaign, when that budget is a call or two). Abandoned = answered
+  expected beyond the agents ready now never exceed the abandons still affordable under it — and
+  while fewer than three are, not even if every ringing call is answered (what bounds a burst early
+  in a campaign). Abandoned = answered
   by a person who found no agent within 2 s (they hear the message).
 """
 
@@ -124,4 +125,9 @@ class Pacer:
         # Early in a campaign, where that budget is one or two calls, this is what bounds a burst.
         budget = self.cfg.guard * self.cfg.abandon_cap * (self.answered + 1) - self.abandoned
         afford = (budget + snap.ready - snap.waiting) / p - snap.ringing
+        if budget < 3:
+            # Two or three abandons away from the guard, expectation is not enough (on the sandbox a
+            # budget of one still lost two at once): even if every call ringing is answered, at most
+            # ``budget`` find no ready agent.
+            afford = min(afford, math.floor(budget) + snap.ready - snap.waiting - snap.ringing)
         return max(0, min(math.floor(wanted), math.floor(ceiling), math.floor(afford)))

@@ -10,7 +10,7 @@ from campaigns.pacing import Pacer, PacingConfig, Snapshot
 from campaigns.simulator import OutboundScenario, draw_outcomes, simulate_outbound
 
 
-def warmed(cfg: PacingConfig, answer_rate: float, n: int = 200, connected: int = 100) -> Pacer:
+def warmed(cfg: PacingConfig, answer_rate: float, n: int = 200, connected: int = 200) -> Pacer:
     """A pacer that measured ``n`` dial outcomes and ``connected`` answered calls, none abandoned."""
     pacer = Pacer(cfg)
     for i in range(n):
@@ -118,3 +118,13 @@ def test_a_tighter_cap_is_held_too() -> None:
     outcomes = draw_outcomes(scenario, 60_000)
     pred = simulate_outbound(scenario, PacingConfig(mode="predictive", abandon_cap=0.01), outcomes)
     assert pred.abandon_rate <= 0.01
+
+
+def test_early_in_a_campaign_a_burst_cannot_cost_more_than_the_abandons_left() -> None:
+    # 60 answered, none abandoned: 0.8 × 3 % × 61 = 1.46 abandons affordable. Even if all ringing calls
+    # are answered at once, at most one finds no ready agent.
+    pacer = warmed(PacingConfig(mode="predictive", ratio_start=1.4), 0.3, connected=60)
+    assert pacer.dials(Snapshot(2, (1.0, 1.0), 0)) == 3  # 2 ready + 1
+    assert pacer.dials(Snapshot(2, (1.0, 1.0), 2)) == 1
+    big = warmed(PacingConfig(mode="predictive", ratio_start=1.4), 0.3, connected=1000)
+    assert big.dials(Snapshot(2, (1.0, 1.0), 0)) > 3  # 24 affordable: expectation rules
