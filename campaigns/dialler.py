@@ -242,7 +242,9 @@ class ProgressiveDialler(DialLoop):
     ) -> tuple[str, bool, str | None]:
         """(outcome, connected, what became of the answered call) of a predictive dial."""
         assert self.pacing is not None and self.legs is not None
-        self.pacing.answered(campaign.id, contact.id, reached=outcome == "reached")
+        self.pacing.answered(
+            campaign.id, contact.id, reached=outcome == "reached", placed=outcome != "failed"
+        )
         if outcome != "reached":
             return outcome, False, None
         self.wake()  # an answer changes the count of customers waiting for an agent

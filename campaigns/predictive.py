@@ -207,8 +207,9 @@ class PredictivePacing:
         st.ringing += 1
         st.placed_at[contact_id] = self._clock()
 
-    def answered(self, campaign_id: int, contact_id: int, *, reached: bool) -> None:
-        """The dial's OriginateResponse: answered (by someone) or not."""
+    def answered(self, campaign_id: int, contact_id: int, *, reached: bool, placed: bool = True) -> None:
+        """The dial's OriginateResponse: answered (by someone) or not; ``placed`` False: it never left
+        (no AMI link), which says nothing about the answer rate."""
         st = self._state(campaign_id)
         st.ringing = max(0, st.ringing - 1)
         t0 = st.placed_at.pop(contact_id, None)
@@ -216,7 +217,7 @@ class PredictivePacing:
             st.waiting += 1
             if t0 is not None:
                 st.answer_delays.append(self._clock() - t0)
-        else:
+        elif placed:
             st.pacer.record_dial_outcome(False)
 
     def settled(self, campaign_id: int, contact_id: int, result: Result) -> None:

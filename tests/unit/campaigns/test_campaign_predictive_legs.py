@@ -78,6 +78,10 @@ def test_pacing_counts_ringing_waiting_and_busy_agents() -> None:
     pacing.settled(7, 12, "abandoned")
     pacing.settled(7, 13, "machine")  # a machine is not an answered call
     assert (pacing.pacer(7).answered, pacing.pacer(7).abandoned) == (102, 1)
+    outcomes = pacing.pacer(7).outcomes
+    pacing.placed(7, 15)
+    pacing.answered(7, 15, reached=False, placed=False)  # never left (no AMI link): not measured
+    assert pacing.pacer(7).outcomes == outcomes and pacing._campaigns[7].ringing == 2
     assert not pacing.known(8) and pacing.dials(8, "tv", 3) == 3  # a new campaign: progressive first
 
 
