@@ -148,6 +148,8 @@ def _dialler(
     the customer's leg through the outbound routes into ``tongdai-callback``, which queues them)."""
     from campaigns.calls_ami import PREFIX, CampaignCalls
     from campaigns.dialler import ProgressiveDialler
+    from campaigns.pacing import PacingConfig
+    from campaigns.predictive import CampaignLegs, PredictivePacing
     from ivr.callback_ami import AmiDialer
     from ivr.callback_config import CallbackDiallerConfig
 
@@ -162,8 +164,14 @@ def _dialler(
         prefix=PREFIX,
     )
     calls = CampaignCalls(infra.tracker)
+    legs = CampaignLegs()
     ami.on_event(dialer.handle)
     ami.on_event(calls.handle)  # after the dialer's: the tracker knows the call it annotates
+    ami.on_event(legs.handle)
+    pacing = PredictivePacing(
+        PacingConfig(mode="predictive", abandon_cap=cfg.abandon_cap),
+        wrapup={q.name: float(q.wrapup) for q in settings.queues},
+    )
 
     async def ready_agents() -> list[ReadyAgent]:
         return [
@@ -176,6 +184,7 @@ def _dialler(
     dialler = ProgressiveDialler(
         store, dialer, calls, ready_agents, consent_of, poll_seconds=cfg.poll_seconds,
         reservations=infra.reservations,  # shared with the callback dialler and preview offers
+        legs=legs, pacing=pacing, connect_seconds=cfg.connect_seconds,
     )  # fmt: skip
 
     async def wake(_: BusEvent) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field, field_validator
 
+from campaigns.amd import AmdSettings
 from campaigns.config import CampaignsConfig
 from campaigns.crm_lists import TierAndDebt
 from campaigns.dispositions import Dispositions
@@ -92,6 +93,9 @@ class NewCampaignArgs(Args):
         max_length=30,
         description="what a disposition does to the contact: done (default), callback (at the time the "
         "agent gives), or the outcome the call turned out to have (wrong_number…: its retry rule applies)",
+    )
+    amd: AmdSettings | None = Field(
+        None, description="answering-machine detection (Asterisk AMD() parameters; {} = its defaults)"
     )
 
     @field_validator("name", "queue")
@@ -269,7 +273,7 @@ def add_routes(
                 window_end=dt.time.fromisoformat(a.window_end), min_gap_hours=a.min_gap_hours,
                 max_attempts_per_day=a.max_attempts_per_day, max_attempts=a.max_attempts,
                 retry_minutes={str(k): m for k, m in a.retry_minutes.items()},
-                starts_at=a.starts_at, ends_at=a.ends_at,
+                starts_at=a.starts_at, ends_at=a.ends_at, amd=a.amd,
                 disposition_rules={k: str(v) for k, v in a.disposition_rules.items()},
             ),
             c.who.agent_id,

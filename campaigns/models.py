@@ -35,6 +35,8 @@ class Campaign(Base):
     disposition_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Answering-machine detection: AMD() parameters (campaigns/amd.AmdSettings), None = off.
+    amd: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -76,7 +78,7 @@ class CampaignAttempt(Base):
     number: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16))  # the frequency rule counts per purpose
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # refused | reached | busy | no_answer | wrong_number | failed (machine: not detected yet)
+    # refused | reached | busy | no_answer | wrong_number | machine (AMD) | failed
     # | dialled (preview: placed by the agent, the outcome not yet told)
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))  # the refusal (campaigns/rules.Refusal)
@@ -86,6 +88,9 @@ class CampaignAttempt(Base):
     disposition: Mapped[str | None] = mapped_column(String(40))  # the agent's, one of the campaign's
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     disposition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # AMD's verdict on the answered leg (AMDSTATUS, AMDCAUSE), when the campaign has AMD on.
+    amd_status: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+    amd_cause: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class DoNotCallNumber(Base):

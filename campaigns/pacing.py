@@ -11,8 +11,12 @@ Predictive pacing, as reasoned here (and measured by bench/bench_outbound_pacing
   ``ratio ×`` the agents available within the lookahead: ``new = (ratio·available − p·ringing) / p``.
 - ``ratio`` is the one control: a feedback loop lowers it quickly when the abandoned rate of the
   recent answered calls nears the cap and raises it slowly while it stays well below; over the whole
-  campaign, once the abandoned rate reaches ``guard`` × cap, pacing falls back to progressive until it
-  recovers. Abandoned = answered by a person who found no agent within 2 s (they hear the message).
+  campaign, pacing is progressive whenever one more abandon would put the abandoned rate past
+  ``guard`` × cap (:meth:`Pacer.headroom`), until enough calls were connected; and the answers
+  expected beyond the agents ready now never exceed the abandons still affordable under it — and
+  while fewer than three are, not even if every ringing call is answered (what bounds a burst early
+  in a campaign). Abandoned = answered
+  by a person who found no agent within 2 s (they hear the message).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Snapshot:
     ready: int  # agents ready and not reserved for a call in progress
     busy_free_at: tuple[float, ...]  # seconds until each busy agent is expected free (talk + wrap)
     ringing: int  # calls placed, not yet answered or failed
+    waiting: int = 0  # answered persons waiting (at most 2 s) for an agent: each will take one
+    lookahead: float | None = None  # measured seconds from dial to answer (None: the configured one)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Pacer:
     answered: int = 0
     abandoned: int = 0
     ratio: float = 0.0
+    ahead: bool = False  # the last dials() dialled ahead (predictive), not progressively
     _recent: deque[bool] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -84,25 +91,43 @@ class Pacer:
         cap = self.cfg.abandon_cap
         if abandoned and recent > 0.6 * cap:
             self.ratio = max(self.cfg.ratio_min, self.ratio - 0.08)
-        elif not abandoned and recent < 0.3 * cap:
+        elif not abandoned and recent < 0.3 * cap and self.ahead:
+            # Raised only while dialling ahead: calls connected progressively say nothing about how
+            # far ahead is safe, and a ratio grown meanwhile would start predictive with a burst.
             self.ratio = min(self.cfg.ratio_max, self.ratio + 0.004)
+
+    def headroom(self) -> bool:
+        """Whether one more abandoned call now would still leave the campaign's rate under ``guard`` ×
+        cap. Checked before dialling ahead, so early in a campaign (few answered calls, where one
+        abandon weighs a lot) and after a bad patch it dials progressively until enough calls were
+        connected: the cap is held over the campaign, not only on average."""
+        return (self.abandoned + 1) / (self.answered + 1) <= self.cfg.guard * self.cfg.abandon_cap
 
     def dials(self, snap: Snapshot) -> int:
         """How many new calls to place now."""
+        self.ahead = False
         if self.cfg.mode == "preview":
             return 0  # the agent clicks to dial
-        progressive = max(0, snap.ready - snap.ringing)
-        if (
-            self.cfg.mode == "progressive"
-            or self.outcomes < self.cfg.min_samples
-            or self.abandon_rate >= self.cfg.guard * self.cfg.abandon_cap
-        ):
+        progressive = max(0, snap.ready - snap.ringing - snap.waiting)
+        if self.cfg.mode == "progressive" or self.outcomes < self.cfg.min_samples or not self.headroom():
             return progressive
-        soon = sum(1 for t in snap.busy_free_at if t <= self.cfg.lookahead_seconds)
-        available = snap.ready + soon
-        if available == 0:
+        self.ahead = True
+        lookahead = self.cfg.lookahead_seconds if snap.lookahead is None else snap.lookahead
+        soon = sum(1 for t in snap.busy_free_at if t <= lookahead)
+        available = snap.ready + soon - snap.waiting
+        if available <= 0:
             return 0
         p = max(self.answer_rate, 0.02)
         wanted = (self.ratio * available - p * snap.ringing) / p
         ceiling = self.cfg.max_dials_per_agent * available - snap.ringing
-        return max(0, min(math.floor(wanted), math.floor(ceiling)))
+        # The abandons the campaign can still afford under guard × cap: the answers expected beyond
+        # the agents ready now stay within them (busy agents due soon are a bonus, not counted on).
+        # Early in a campaign, where that budget is one or two calls, this is what bounds a burst.
+        budget = self.cfg.guard * self.cfg.abandon_cap * (self.answered + 1) - self.abandoned
+        afford = (budget + snap.ready - snap.waiting) / p - snap.ringing
+        if budget < 3:
+            # Two or three abandons away from the guard, expectation is not enough (on the sandbox a
+            # budget of one still lost two at once): even if every call ringing is answered, at most
+            # ``budget`` find no ready agent.
+            afford = min(afford, math.floor(budget) + snap.ready - snap.waiting - snap.ringing)
+        return max(0, min(math.floor(wanted), math.floor(ceiling), math.floor(afford)))

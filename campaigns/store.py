@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns.amd import AmdSettings
 from campaigns.lists import ListEntry
 from campaigns.models import Campaign, CampaignAttempt, CampaignContact, DoNotCallNumber
 from campaigns.rules import CallingRules, DoNotCall, Recipient, Refusal
@@ -73,6 +74,7 @@ class NewCampaign:
     starts_at: dt.datetime | None = None
     ends_at: dt.datetime | None = None
     disposition_rules: Mapping[str, str] = field(default_factory=dict)  # disposition → schedule.EFFECTS
+    amd: AmdSettings | None = None  # answering-machine detection on the answered leg; None = off
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class CampaignView:
     created_by: str
     created_at: dt.datetime
     disposition_rules: dict[str, str] = field(default_factory=dict)
+    amd: AmdSettings | None = None
 
     @classmethod
     def of(cls, r: Campaign) -> CampaignView:
@@ -109,6 +112,7 @@ class CampaignView:
             r.id, r.name, r.queue, r.purpose, r.mode, r.state, r.script, list(r.dispositions), rules,
             r.max_attempts, dict(r.retry_minutes), _aware(r.starts_at), _aware(r.ends_at),
             r.created_by, created, dict(r.disposition_rules or {}),
+            AmdSettings.model_validate(r.amd) if r.amd is not None else None,
         )  # fmt: skip
 
     def live(self, now: dt.datetime) -> bool:
@@ -141,6 +145,7 @@ class CampaignView:
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
+            "amd": self.amd.model_dump() if self.amd is not None else None,
         }
 
 
@@ -233,6 +238,7 @@ class CampaignStore:
             starts_at=c.starts_at.astimezone(dt.UTC) if c.starts_at else None,
             ends_at=c.ends_at.astimezone(dt.UTC) if c.ends_at else None,
             created_by=by[:32], created_at=self.clock(),
+            amd=c.amd.model_dump() if c.amd is not None else None,
         )  # fmt: skip
         try:
             async with unit_of_work(self.sessions) as s:
@@ -412,7 +418,9 @@ class CampaignStore:
         nxt: Next,
         at: dt.datetime,
         agent_id: str = "",
+        amd: tuple[str, str] | None = None,
     ) -> None:
+        """One dial's attempt row and the contact's next step; ``amd``: AMD's (status, cause)."""
         counted = outcome != "failed"
         async with unit_of_work(self.sessions) as s:
             s.add(
@@ -420,6 +428,7 @@ class CampaignStore:
                     campaign_id=campaign.id, contact_id=contact.id, number=contact.number,
                     purpose=campaign.purpose, at=_utc(at), outcome=outcome, reason=None,
                     connected=connected, call_id=call_id, agent_id=agent_id[:16],
+                    amd_status=amd[0][:16] if amd else None, amd_cause=amd[1][:64] if amd else None,
                 )
             )  # fmt: skip
             await s.execute(
@@ -475,6 +484,15 @@ class CampaignStore:
                     )
                 ).all()
             )
+            amd = dict(
+                (
+                    await s.execute(
+                        select(a.amd_status, func.count())
+                        .where(a.campaign_id == campaign_id, a.amd_status.is_not(None))
+                        .group_by(a.amd_status)
+                    )
+                ).all()
+            )
             contacts = dict(
                 (
                     await s.execute(
@@ -496,5 +514,6 @@ class CampaignStore:
             "machines": int(outcomes.get("machine", 0)),
             "outcomes": {str(k): int(v) for k, v in outcomes.items() if k != "refused"},
             "refusals": {str(k): int(v) for k, v in refusals.items()},
+            "amd": {str(k): int(v) for k, v in amd.items()},  # AMD's verdicts (AMDSTATUS)
             "contacts": {str(k): int(v) for k, v in contacts.items()},
         }

@@ -68,7 +68,7 @@ def originate_fields(
         raise InvalidCallbackNumber(f"callback number {job.number!r} is not 3-15 digits")
     fields: dict[str, Any] = {
         "Channel": f"Local/{job.number}@{DIALOUT}/n",
-        "Context": CONTEXT,
+        "Context": job.context or CONTEXT,
         "Exten": "s",
         "Priority": "1",
         "CallerID": caller_id,
@@ -84,6 +84,7 @@ def originate_fields(
             _var("TONGDAI_CUSTOMER", job.customer_id or ""),
             _var("TONGDAI_CALLBACK", str(job.request_id)),
             _var("TONGDAI_CB_NUMBER", job.number),
+            *(_var(k, v) for k, v in job.variables),
         ],
     }
     for k, v in fields.items():

@@ -54,6 +54,10 @@ class DialJob:
     priority: int
     acd_tier: str
     customer_id: str | None
+    # Where the answered customer's leg goes (None: the callback context) and extra channel
+    # variables for that dialplan (the campaign dialler's mode, AMD parameters…).
+    context: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
