@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import socket
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,33 @@ from tongdai.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# Ports for the tests' listeners come from above the kernel's ephemeral range (32768-60999 on Linux)
+# and outside Asterisk's RTP range (rtp.conf: 10000-30000): a port the kernel handed out for an outgoing
+# connection (of any process: SIPp, Chromium, a bridge) or Asterisk took for media between our pick and
+# our listener's bind cannot collide with it. Each port is given once per process.
+_PORTS = range(61000, 65536)
+_given: set[int] = set()
+_rng = random.Random()
+
+
+def _bindable(port: int, ip: str) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((ip, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(ip: str = "127.0.0.1") -> int:
+    """A port free for TCP and UDP on ``ip`` that this process has not handed out before."""
+    for _ in range(200):
+        port = _rng.choice(_PORTS)
+        if port not in _given and _bindable(port, ip):
+            _given.add(port)
+            return port
+    raise RuntimeError("no free port in 61000-65535")
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.settings import REPO, base_config
+from tests.support.settings import REPO, base_config, free_port
 
 SCENARIOS = REPO / "tests" / "sip" / "scenarios"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -37,9 +36,7 @@ SECRETS = {SIP_AGENT: "Phone-a-kT9vQ2mLx7", SIP_SUPERVISOR: "Phone-s-Rw4zPq8Ny3"
 
 
 def free_udp_port(ip: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
+    return free_port(ip)
 
 
 @dataclass(frozen=True)
