@@ -1,0 +1,202 @@
+"""The supervisors' campaigns page in headless Chromium on a real bridge without Asterisk (the dialler
+is off: no AMI): a supervisor reaches it from the header, creates a campaign (a duplicate name is
+refused, translated), uploads a CSV with one bad row (the row-numbered error shows, nothing imported),
+then a good one, starts and pauses it (each change audited), sees the live figures and the detail
+(refusals by rule, abandon rate against the cap, occupancy), downloads the CSV export, and stops the
+campaign only once the confirmation is accepted. axe-core finds no serious violation; no page error,
+nothing the policy refused. An agent is refused the page and has no link to it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agent_desktop.i18n import CATALOGUE
+from campaigns.models import CampaignAttempt, CampaignContact
+from core.models import AuditEntry
+from tests.browser.support import axe_violations, describe, log_in, watch_of
+from tests.component.test_desktop_security import base, desk
+from tongdai.app import Bridge
+
+__all__ = ["desk"]  # the fixture, imported
+
+pytestmark = [pytest.mark.browser]
+
+VI = CATALOGUE["vi"]
+CP = VI["cpage"]
+NAME = "Gia hạn gói cước"
+BAD_CSV = "number,name,priority\n0912345678,Nguyễn Văn An,5\nkhông-phải-số,Trần Bình,1\n"
+GOOD_CSV = "number,name,priority\n0912345678,Nguyễn Văn An,5\n0987 654 321,Trần Thị Bình,1\n"
+
+
+async def _audit(b: Bridge, cid: int) -> list[tuple[str, str, str]]:
+    assert b.sessions is not None
+    async with b.sessions() as s:
+        rows = await s.scalars(
+            select(AuditEntry).where(AuditEntry.subject_id == str(cid)).order_by(AuditEntry.id)
+        )
+        return [(r.actor, r.action, r.detail) for r in rows if r.action.startswith("campaign.")]
+
+
+async def test_a_supervisor_runs_a_campaign_from_its_page(desk: Bridge, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    assert desk.sessions is not None and desk.campaigns is not None
+    url = base(desk)
+    page = await log_in(browser, url, "9000")
+    await page.get_by_role("link", name=CP["title"]).click()
+    await page.wait_for_url(re.compile(r"/campaigns\?lang=vi$"))
+    await page.wait_for_selector("#link.up", timeout=15000)
+    await expect(page.get_by_test_id("camp-list")).to_contain_text(CP["none"])
+
+    # Create: the browser's hints (required fields) first, then the API's word.
+    form = page.get_by_test_id("camp-new")
+    await form.get_by_label(CP["name"]).fill(NAME)
+    await form.get_by_label(CP["queue"]).select_option("tv")
+    await form.get_by_label(CP["window_start"]).fill("00:00")
+    await form.get_by_label(CP["window_end"]).fill("23:59")
+    await form.get_by_label(CP["dispositions"]).fill("gia hạn, từ chối")
+    await form.get_by_label(CP["script"]).fill("Chào anh/chị, em gọi từ VNPT.")
+    await page.get_by_test_id("camp-create").click()
+    await expect(page.get_by_test_id("camp-new-msg")).to_have_text(CP["created"].format(name=NAME))
+    card = page.get_by_test_id("campaign")
+    await expect(card).to_have_count(1)
+    await expect(card.get_by_test_id("camp-state")).to_have_text(VI["cstates"]["draft"])
+    cid = int(await card.get_attribute("data-id") or 0)
+    # The same name again: the API's id, translated.
+    await form.get_by_label(CP["name"]).fill(NAME)
+    await form.get_by_label(CP["window_start"]).fill("00:00")
+    await page.get_by_test_id("camp-create").click()
+    await expect(page.get_by_test_id("camp-new-msg")).to_contain_text(VI["errors"]["campaign.exists"])
+    await expect(card).to_have_count(1)
+
+    # A list with one bad row: refused whole, the row named by its number.
+    upload = card.get_by_test_id("camp-upload")
+    file_input = upload.get_by_label(CP["csv_file"])
+    await file_input.set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}]
+    )
+    await upload.get_by_role("button", name=CP["import"]).click()
+    msg = card.get_by_test_id("camp-msg")
+    await expect(msg).to_contain_text(VI["errors"]["campaign.list_rejected"])
+    bad = card.get_by_test_id("camp-bad-rows").locator("li")
+    await expect(bad).to_have_count(1)
+    await expect(bad).to_have_text(re.compile(r"^row 3: number: "))
+    async with desk.sessions() as s:
+        assert list(await s.scalars(select(CampaignContact).where(CampaignContact.campaign_id == cid))) == []
+    found = await axe_violations(page, url)
+    assert not found, describe(found)
+
+    await file_input.set_input_files(
+        files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}]
+    )
+    await upload.get_by_role("button", name=CP["import"]).click()
+    await expect(msg).to_have_text(CP["imported"].format(added=2, merged=0, linked=2))
+    await expect(card.get_by_test_id("camp-bad-rows")).to_have_count(0)
+    contacts = {k.number: k for k in await desk.campaigns.store.contacts(cid)}
+    assert sorted(contacts) == ["+84912345678", "+84987654321"]
+
+    # Start, pause: the state on the page, each change in the audit log.
+    actions = card.get_by_role("group", name=CP["controls"].format(name=NAME))
+    await actions.get_by_role("button", name=CP["start"]).click()
+    await expect(card.get_by_test_id("camp-state")).to_have_text(VI["cstates"]["running"])
+    await expect(msg).to_have_text(CP["now"].format(state=VI["cstates"]["running"]))
+    await expect(actions.get_by_role("button", name=CP["start"])).to_be_disabled()
+    await actions.get_by_role("button", name=CP["pause"]).click()
+    await expect(card.get_by_test_id("camp-state")).to_have_text(VI["cstates"]["paused"])
+    assert (await desk.campaigns.store.get(cid)).state == "paused"
+
+    # Calls as the dialler would have recorded them: the live figures follow within a refresh.
+    an, binh = contacts["+84912345678"], contacts["+84987654321"]
+    now = dt.datetime.now(dt.UTC)
+    attempts = [
+        (an, "reached", None, True, "1001"),
+        (binh, "reached", None, False, ""),  # answered, no agent in time: abandoned
+        (binh, "machine", None, False, ""),
+        (an, "refused", "outside_window", False, ""),
+    ]
+    async with desk.sessions() as s, s.begin():
+        for k, outcome, reason, connected, agent in attempts:
+            s.add(
+                CampaignAttempt(
+                    campaign_id=cid, contact_id=k.id, number=k.number, purpose="care", at=now,
+                    outcome=outcome, reason=reason, connected=connected, agent_id=agent,
+                )
+            )  # fmt: skip
+    figures = card.get_by_test_id("camp-figures")
+    want = {"dialled": "3", "answered": "2", "connected": "1", "abandoned": "1", "machines": "1"}
+    want["refused"] = "1"
+    for k, v in want.items():
+        await expect(figures.locator(f'[data-k="{k}"]')).to_have_text(v, timeout=15000)
+    rate = figures.locator('[data-k="abandon_rate"]')
+    await expect(rate).to_contain_text("50,0 %")
+    await expect(rate).to_contain_text(CP["over_cap"])  # 50 % against the 3 % cap
+    await expect(rate).to_have_class("error")
+    await card.get_by_text(CP["detail"], exact=True).click()
+    refusals = card.get_by_test_id("camp-refusals")
+    await expect(refusals.locator("tr[data-reason=outside_window] th")).to_have_text(
+        VI["refusals"]["outside_window"]
+    )
+    await expect(refusals.locator("tr[data-reason=outside_window] td")).to_have_text("1")
+    await expect(card.get_by_test_id("camp-abandon")).to_have_text(
+        CP["abandon_line"].format(abandoned=1, answered=2, rate="50,0 %", cap="3,0 %")
+    )
+    found = await axe_violations(page, url)
+    assert not found, describe(found)
+
+    # The CSV export, as downloaded from the page.
+    async with page.expect_download() as got:
+        await card.get_by_test_id("camp-csv").click()
+    download = await got.value
+    assert download.suggested_filename == f"campaign-{cid}-outcomes.csv"
+    text = (await download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 4, rows
+    by = sorted((r["name"], r["outcome"], r["reason"], r["connected"]) for r in rows)
+    assert by == [
+        ("Nguyễn Văn An", "reached", "", "yes"),
+        ("Nguyễn Văn An", "refused", "outside_window", "no"),
+        ("Trần Thị Bình", "machine", "", "no"),
+        ("Trần Thị Bình", "reached", "", "no"),
+    ], by
+    xlsx = card.get_by_test_id("camp-xlsx")
+    await expect(xlsx).to_have_attribute("href", f"/api/campaigns/{cid}/outcomes.xlsx")
+
+    # Stop asks first: dismissed, nothing changes; accepted, the campaign stops for good.
+    page.once("dialog", lambda d: d.dismiss())
+    await actions.get_by_role("button", name=CP["stop"]).click()
+    await expect(msg).not_to_have_text(CP["now"].format(state=VI["cstates"]["stopped"]))
+    assert (await desk.campaigns.store.get(cid)).state == "paused"
+    page.once("dialog", lambda d: d.accept())
+    await actions.get_by_role("button", name=CP["stop"]).click()
+    await expect(card.get_by_test_id("camp-state")).to_have_text(VI["cstates"]["stopped"])
+    await expect(card.get_by_test_id("camp-upload")).to_have_count(0)
+
+    audit = await _audit(desk, cid)
+    export = audit.pop(4)  # its detail ends with the window, the time of the test
+    assert export[:2] == ("9000", "campaign.export") and export[2].startswith("csv, 4 rows, "), export
+    assert audit == [
+        ("9000", "campaign.create", f"{NAME} (care)"),
+        ("9000", "campaign.import", "2 added, 0 merged, 2 linked"),
+        ("9000", "campaign.start", "draft → running"),
+        ("9000", "campaign.pause", "running → paused"),
+        ("9000", "campaign.stop", "paused → stopped"),
+    ]
+    watch = watch_of(page)
+    assert watch.errors == [] and watch.csp == [], (watch.errors, watch.csp)
+
+
+async def test_an_agent_is_refused_the_campaigns_page(desk: Bridge, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    page = await log_in(browser, base(desk), "1001")
+    await expect(page.get_by_role("link", name=CP["title"])).to_have_count(0)
+    response = await page.goto(f"{base(desk)}/campaigns")
+    assert response is not None and response.status == 403
+    assert "supervisors only" in await page.content()
