@@ -14,17 +14,26 @@ const opts = $("crm-options").dataset;
 const split = (s) => (s ? s.split(",") : []);
 const CRM = {tiers: split(opts.tiers), services: split(opts.services), segments: split(opts.segments)};
 const REFRESH_MS = 5000;
+// A queue's label, as the create form offers it (settings' queues).
+const queueLabel = new Map([...$("camp-new").elements.queue.options].map((o) => [o.value, o.textContent]));
 let campaigns = [];
 const reports = new Map();  // id -> report
 const notes = new Map();  // id -> {text, cls, rows}
 
-const failure = (err) => `${t("desk.error")}: ${errorText(err)}`;
+// The translated id; for a field the API refused, also the API's own words (they name the field).
+const WORDY = new Set(["request.invalid", "campaign.invalid"]);
+const failure = (err) => `${t("desk.error")}: ${errorText(err)}` + (WORDY.has(err.code) && err.message ? ` (${err.message})` : "");
 
-/** The bad rows of a rejected list, as the API names them ("row 3: number: …"). */
+/** The bad rows of a rejected list, as the API names them ("row 3: number: …", campaigns/lists.py):
+ * the row number in the page's language, what is wrong with it in the API's words. */
 function badRows(err) {
   if (err.code !== "campaign.list_rejected") return [];
   const m = /nothing imported: (.*)$/s.exec(err.message || "");
-  return m ? m[1].split(/; (?=row \d+:)/) : [];
+  if (!m) return [];
+  return m[1].split(/; (?=row \d+:)/).map((line) => {
+    const r = /^row (\d+): (.*)$/s.exec(line);
+    return r ? t("cpage.row", {n: r[1], text: r[2]}) : line;
+  });
 }
 
 function note(id, text, cls = "ok", rows = []) {
@@ -123,7 +132,7 @@ function card(c) {
   const can = {start: c.state === "draft" || c.state === "paused", pause: c.state === "running", stop: c.state !== "stopped"};
   return html`<article class="camp" data-testid="campaign" data-id=${id} data-state=${c.state} aria-labelledby="camp-${id}">
     <h3 id="camp-${id}">${c.name} <span class="badge st-${c.state}" data-testid="camp-state">${label("cstates", c.state)}</span></h3>
-    <p class="muted small">${t(`cpage.modes.${c.mode}`)} · ${t(`cpage.purposes.${c.purpose}`)} · ${t("cpage.queue")}: ${c.queue}
+    <p class="muted small">${t(`cpage.modes.${c.mode}`)} · ${t(`cpage.purposes.${c.purpose}`)} · ${t("cpage.queue")}: ${queueLabel.get(c.queue) || c.queue}
       · ${t("cpage.window")}: ${c.window_start}–${c.window_end}</p>
     ${figures(r)}
     <div class="camp-actions" role="group" aria-label=${t("cpage.controls", {name: c.name})}>
@@ -205,8 +214,7 @@ $("camp-new").addEventListener("submit", async (e) => {
     await refresh();
   } catch (err) {
     msg.className = "error";
-    // The translated id, and the API's own words for a field it refused (they name the field).
-    msg.textContent = failure(err) + (err.code === "request.invalid" || err.code === "campaign.invalid" ? ` (${err.message})` : "");
+    msg.textContent = failure(err);
   }
 });
 

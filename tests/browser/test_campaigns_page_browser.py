@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from sqlalchemy import select
 
 from agent_desktop.i18n import CATALOGUE
 from campaigns.models import CampaignAttempt, CampaignContact
+from campaigns.store import NewCampaign
 from core.models import AuditEntry
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.component.test_desktop_security import base, desk
@@ -28,7 +32,13 @@ __all__ = ["desk"]  # the fixture, imported
 
 pytestmark = [pytest.mark.browser]
 
-VI = CATALOGUE["vi"]
+# docs/screenshots/ only on request (TONGDAI_SCREENSHOTS=1), as in test_desktop_browser.py.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("TONGDAI_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="tongdai-shots-"))
+)
+VI, EN = CATALOGUE["vi"], CATALOGUE["en"]
 CP = VI["cpage"]
 NAME = "Gia hạn gói cước"
 BAD_CSV = "number,name,priority\n0912345678,Nguyễn Văn An,5\nkhông-phải-số,Trần Bình,1\n"
@@ -87,7 +97,7 @@ async def test_a_supervisor_runs_a_campaign_from_its_page(desk: Bridge, browser:
     await expect(msg).to_contain_text(VI["errors"]["campaign.list_rejected"])
     bad = card.get_by_test_id("camp-bad-rows").locator("li")
     await expect(bad).to_have_count(1)
-    await expect(bad).to_have_text(re.compile(r"^row 3: number: "))
+    await expect(bad).to_have_text(re.compile(r"^Dòng 3: number: "))  # the API's words after the row
     async with desk.sessions() as s:
         assert list(await s.scalars(select(CampaignContact).where(CampaignContact.campaign_id == cid))) == []
     found = await axe_violations(page, url)
@@ -149,6 +159,7 @@ async def test_a_supervisor_runs_a_campaign_from_its_page(desk: Bridge, browser:
     )
     found = await axe_violations(page, url)
     assert not found, describe(found)
+    await page.screenshot(path=str(SHOTS / "campaigns.png"), full_page=True)
 
     # The CSV export, as downloaded from the page.
     async with page.expect_download() as got:
@@ -200,3 +211,48 @@ async def test_an_agent_is_refused_the_campaigns_page(desk: Bridge, browser: Any
     response = await page.goto(f"{base(desk)}/campaigns")
     assert response is not None and response.status == 403
     assert "supervisors only" in await page.content()
+
+
+async def test_contacts_from_a_crm_query_in_english(desk: Bridge, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    assert desk.campaigns is not None
+    store = desk.campaigns.store
+    c = await store.create(
+        NewCampaign(
+            name="Care", queue="tv", purpose="care", mode="progressive", script="",
+            dispositions=[], window_start=dt.time(8, 0), window_end=dt.time(20, 0),
+        ),
+        "9000",
+    )  # fmt: skip
+    page = await log_in(browser, base(desk), "9000", "/campaigns", lang="en")
+    cp = EN["cpage"]
+    card = page.locator(f'[data-testid=campaign][data-id="{c.id}"]')
+    await expect(card.get_by_test_id("camp-state")).to_have_text(EN["cstates"]["draft"])
+    await card.get_by_text(cp["crm"], exact=True).click()
+    query = card.get_by_test_id("camp-crm")
+    await expect(query.get_by_role("checkbox", name=EN["tier_names"]["large"])).to_be_visible()
+    # A contract window that ends before it starts: the API's refusal, translated, its words kept.
+    await query.get_by_label(cp["contract_from"]).fill("2027-06-01")
+    await query.get_by_label(cp["contract_until"]).fill("2027-01-01")
+    await query.get_by_role("button", name=cp["build"]).click()
+    msg = card.get_by_test_id("camp-msg")
+    await expect(msg).to_contain_text(EN["errors"]["request.invalid"])
+    await expect(msg).to_contain_text("contract_ends_until must not be before contract_ends_from")
+    await query.get_by_label(cp["contract_from"]).fill("")
+    await query.get_by_label(cp["contract_until"]).fill("")
+    await query.get_by_label(cp["provinces"]).fill("Hà Nội")
+    await query.get_by_label(cp["priority"]).fill("5")
+    await query.get_by_role("button", name=cp["build"]).click()
+    await expect(msg).to_have_text(cp["built"].format(matched=2, added=2, merged=0))
+    contacts = await store.contacts(c.id)
+    assert len(contacts) == 2 and {k.priority for k in contacts} == {5}
+    assert all(k.customer_id for k in contacts)
+    await card.get_by_text(cp["detail"], exact=True).click()
+    await expect(card.get_by_test_id("camp-contacts")).to_have_text(
+        f"{EN['contact_states']['pending']}: 2", timeout=15000
+    )
+    found = await axe_violations(page, base(desk))
+    assert not found, describe(found)
+    watch = watch_of(page)
+    assert watch.errors == [] and watch.csp == [], (watch.errors, watch.csp)
