@@ -18,6 +18,12 @@ const REFRESH_MS = 5000;
 const queueLabel = new Map([...$("camp-new").elements.queue.options].map((o) => [o.value, o.textContent]));
 let campaigns = [];
 const reports = new Map();  // id -> report
+// The report's window: live (the campaign's creation until now) unless a period is applied.
+let period = {since: "", until: ""};
+const periodQuery = () => {
+  const q = new URLSearchParams(Object.entries(period).filter(([, v]) => v)).toString();
+  return q ? `?${q}` : "";
+};
 const notes = new Map();  // id -> {text, cls, rows}
 
 // The translated id; for a field the API refused, also the API's own words (they name the field).
@@ -138,8 +144,8 @@ function card(c) {
     <div class="camp-actions" role="group" aria-label=${t("cpage.controls", {name: c.name})}>
       ${["start", "pause", "stop"].map((a) => html`<button class="btn ${a === "stop" ? "" : "primary"}" data-act=${a}
         ?disabled=${!can[a]} @click=${() => control(c, a)}>${t(`cpage.${a}`)}</button>`)}
-      <a class="btn" href="/api/campaigns/${id}/outcomes.csv" download data-testid="camp-csv">${t("cpage.export_csv")}</a>
-      <a class="btn" href="/api/campaigns/${id}/outcomes.xlsx" download data-testid="camp-xlsx">${t("cpage.export_xlsx")}</a>
+      <a class="btn" href="/api/campaigns/${id}/outcomes.csv${periodQuery()}" download data-testid="camp-csv">${t("cpage.export_csv")}</a>
+      <a class="btn" href="/api/campaigns/${id}/outcomes.xlsx${periodQuery()}" download data-testid="camp-xlsx">${t("cpage.export_xlsx")}</a>
     </div>
     <div role="status" data-testid="camp-msg" class=${n ? n.cls : ""}>${n ? n.text : ""}
       ${n && n.rows.length ? html`<ul class="bad-rows" data-testid="camp-bad-rows" aria-label=${t("cpage.bad_rows")}>${n.rows.map((row) => html`<li>${row}</li>`)}</ul>` : nothing}</div>
@@ -171,10 +177,12 @@ function draw() {
 async function refresh() {
   try {
     campaigns = (await api("GET", "/api/campaigns")).campaigns;
-    const got = await Promise.all(campaigns.map((c) => api("GET", `/api/campaigns/${c.id}/report`)));
+    const got = await Promise.all(campaigns.map((c) => api("GET", `/api/campaigns/${c.id}/report${periodQuery()}`)));
     got.forEach((r, i) => reports.set(campaigns[i].id, r));
     $("camp-list-msg").textContent = "";
-    $("camp-updated").textContent = t("cpage.updated", {time: hms(new Date())});
+    $("camp-updated").textContent = period.since || period.until
+      ? t("cpage.period_shown", {since: period.since || "…", until: period.until || "…"})
+      : t("cpage.updated", {time: hms(new Date())});
   } catch (err) {
     $("camp-list-msg").textContent = failure(err);
   }
@@ -190,6 +198,16 @@ function parseRules(text) {
   }
   return out;
 }
+
+$("camp-period").addEventListener("submit", (e) => {
+  e.preventDefault();
+  period = {since: e.target.elements.since.value, until: e.target.elements.until.value};
+  refresh();
+});
+$("camp-period").addEventListener("reset", () => {
+  period = {since: "", until: ""};
+  refresh();
+});
 
 $("camp-new").addEventListener("submit", async (e) => {
   e.preventDefault();

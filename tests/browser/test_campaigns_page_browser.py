@@ -16,6 +16,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from agent_desktop.i18n import CATALOGUE
 from campaigns.models import CampaignAttempt, CampaignContact
 from campaigns.store import NewCampaign
 from core.models import AuditEntry
+from core.vietnam import VN_TZ
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.component.test_desktop_security import base, desk
 from tongdai.app import Bridge
@@ -160,6 +162,28 @@ async def test_a_supervisor_runs_a_campaign_from_its_page(desk: Bridge, browser:
     found = await axe_violations(page, url)
     assert not found, describe(found)
     await page.screenshot(path=str(SHOTS / "campaigns.png"), full_page=True)
+
+    # A past period (Việt Nam time): none of today's calls; the exports follow the period; Live again.
+    vn_now = now.astimezone(VN_TZ)
+    since = (vn_now - dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    until = (vn_now - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    period = page.get_by_test_id("camp-period")
+    await period.get_by_label(CP["since"]).fill(since)
+    await period.get_by_label(CP["until"]).fill(until)
+    await period.get_by_role("button", name=CP["apply_period"]).click()
+    await expect(figures.locator('[data-k="dialled"]')).to_have_text("0")
+    query = urlencode({"since": since, "until": until})
+    await expect(card.get_by_test_id("camp-csv")).to_have_attribute(
+        "href", f"/api/campaigns/{cid}/outcomes.csv?{query}"
+    )
+    await expect(page.get_by_test_id("camp-updated")).to_have_text(
+        CP["period_shown"].format(since=since, until=until)
+    )
+    await period.get_by_role("button", name=CP["live"]).click()
+    await expect(figures.locator('[data-k="dialled"]')).to_have_text("3")
+    await expect(card.get_by_test_id("camp-csv")).to_have_attribute(
+        "href", f"/api/campaigns/{cid}/outcomes.csv"
+    )
 
     # The CSV export, as downloaded from the page.
     async with page.expect_download() as got:
