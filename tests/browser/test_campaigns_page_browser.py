@@ -276,6 +276,16 @@ async def test_contacts_from_a_crm_query_in_english(desk: Bridge, browser: Any) 
     await expect(card.get_by_test_id("camp-contacts")).to_have_text(
         f"{EN['contact_states']['pending']}: 2", timeout=15000
     )
+    # Advertising from 07:00 breaks Decree 91/2020: the API's refusal, translated, its words kept.
+    form = page.get_by_test_id("camp-new")
+    await form.get_by_label(cp["name"]).fill("Khuyến mãi")
+    await form.get_by_label(cp["purpose"]).select_option("advertising")
+    await form.get_by_label(cp["window_start"]).fill("07:00")
+    await page.get_by_test_id("camp-create").click()
+    new_msg = page.get_by_test_id("camp-new-msg")
+    await expect(new_msg).to_contain_text(EN["errors"]["campaign.invalid"])
+    await expect(new_msg).to_contain_text("08:00")
+    await expect(page.get_by_test_id("campaign")).to_have_count(1)
     found = await axe_violations(page, base(desk))
     assert not found, describe(found)
     watch = watch_of(page)
