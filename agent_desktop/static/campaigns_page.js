@@ -48,6 +48,7 @@ function note(id, text, cls = "ok", rows = []) {
 }
 
 async function act(id, fn, done) {
+  note(id, t("cpage.sending"), "muted");  // never the last answer's words for this one
   try {
     const r = await fn();
     note(id, done(r), "ok");
@@ -78,7 +79,7 @@ async function upload(c, e) {
 function crmQuery(c, e) {
   e.preventDefault();
   const f = e.target.elements;
-  const picked = (name) => [...f[name]].filter((x) => x.checked).map((x) => x.value);
+  const picked = (name) => [...e.target.querySelectorAll(`input[name=${name}]:checked`)].map((x) => x.value);
   const body = {tiers: picked("tiers"), services: picked("services"), segments: picked("segments"),
                 provinces: f.provinces.value.split(",").map((p) => p.trim()).filter(Boolean),
                 priority: Number(f.priority.value || 0)};
@@ -88,7 +89,7 @@ function crmQuery(c, e) {
   act(c.id, () => api("POST", `/api/campaigns/${c.id}/contacts/query`, body), (r) => t("cpage.built", r));
 }
 
-const checks = (c, name, codes, section) => html`<fieldset><legend>${t(`cpage.${name}`)}</legend>
+const checks = (name, codes, section) => html`<fieldset><legend>${t(`cpage.${name}`)}</legend>
   ${codes.map((code) => html`<label class="check"><input type="checkbox" name=${name} value=${code}>${label(section, code)}</label>`)}</fieldset>`;
 
 function figures(r) {
@@ -157,8 +158,8 @@ function card(c) {
     </form>
     <details class="camp-crm"><summary>${t("cpage.crm")}</summary>
       <form class="camp-form" data-testid="camp-crm" @submit=${(e) => crmQuery(c, e)}>
-        ${checks(c, "tiers", CRM.tiers, "tier_names")}${checks(c, "services", CRM.services, "services")}
-        ${checks(c, "segments", CRM.segments, "segments")}
+        ${checks("tiers", CRM.tiers, "tier_names")}${checks("services", CRM.services, "services")}
+        ${checks("segments", CRM.segments, "segments")}
         <label>${t("cpage.provinces")}<input name="provinces" maxlength="2000"></label>
         <label>${t("cpage.min_debt")}<input name="min_debt_vnd" type="number" min="0" step="1000"></label>
         <label>${t("cpage.contract_from")}<input name="contract_ends_from" type="date"></label>

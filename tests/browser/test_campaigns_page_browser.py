@@ -8,6 +8,7 @@ nothing the policy refused. An agent is refused the page and has no link to it."
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -272,6 +273,17 @@ async def test_contacts_from_a_crm_query_in_english(desk: Bridge, browser: Any) 
     contacts = await store.contacts(c.id)
     assert len(contacts) == 2 and {k.priority for k in contacts} == {5}
     assert all(k.customer_id for k in contacts)
+    # The check boxes reach the query (the audit names the filters given).
+    await query.get_by_role("checkbox", name=EN["tier_names"]["large"]).check()
+    await query.get_by_role("checkbox", name=EN["segments"]["vip"]).check()
+    await query.get_by_role("button", name=cp["build"]).click()
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(audit := await _audit(desk, c.id)) < 2:
+        assert asyncio.get_running_loop().time() < deadline, audit
+        await asyncio.sleep(0.05)
+    await expect(msg).to_contain_text(re.compile(r"^\d+ customers matched"))
+    assert audit[-1][1] == "campaign.import", audit
+    assert audit[-1][2].startswith("CRM query (tiers=large provinces=Hà Nội segments=vip)"), audit
     await card.get_by_text(cp["detail"], exact=True).click()
     await expect(card.get_by_test_id("camp-contacts")).to_have_text(
         f"{EN['contact_states']['pending']}: 2", timeout=15000
