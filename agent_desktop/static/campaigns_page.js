@@ -139,7 +139,7 @@ function card(c) {
   const can = {start: c.state === "draft" || c.state === "paused", pause: c.state === "running", stop: c.state !== "stopped"};
   return html`<article class="camp" data-testid="campaign" data-id=${id} data-state=${c.state} aria-labelledby="camp-${id}">
     <h3 id="camp-${id}">${c.name} <span class="badge st-${c.state}" data-testid="camp-state">${label("cstates", c.state)}</span></h3>
-    <p class="muted small">${t(`cpage.modes.${c.mode}`)} · ${t(`cpage.purposes.${c.purpose}`)} · ${t("cpage.queue")}: ${queueLabel.get(c.queue) || c.queue}
+    <p class="muted small">${t(`cpage.modes.${c.mode}`)} · ${t(`cpage.purposes.${c.purpose}`)}${c.amd ? ` · ${t("cpage.amd_on")}` : ""} · ${t("cpage.queue")}: ${queueLabel.get(c.queue) || c.queue}
       · ${t("cpage.window")}: ${c.window_start}–${c.window_end}</p>
     ${figures(r)}
     <div class="camp-actions" role="group" aria-label=${t("cpage.controls", {name: c.name})}>
@@ -222,6 +222,7 @@ $("camp-new").addEventListener("submit", async (e) => {
   for (const o of ["no_answer", "busy", "wrong_number", "machine"]) {
     if (f[`retry_${o}`].value) body.retry_minutes[o] = Number(f[`retry_${o}`].value);
   }
+  if (f.amd.checked) body.amd = {};  // Asterisk's own AMD() defaults; finer settings through the API
   if (f.min_gap_hours.value) body.min_gap_hours = Number(f.min_gap_hours.value);
   if (f.starts_at.value) body.starts_at = f.starts_at.value;
   if (f.ends_at.value) body.ends_at = f.ends_at.value;

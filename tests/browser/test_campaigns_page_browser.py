@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from agent_desktop.i18n import CATALOGUE
+from campaigns.amd import AmdSettings
 from campaigns.models import CampaignAttempt, CampaignContact
 from campaigns.store import NewCampaign
 from core.models import AuditEntry
@@ -76,12 +77,22 @@ async def test_a_supervisor_runs_a_campaign_from_its_page(desk: Bridge, browser:
     await form.get_by_label(CP["window_end"]).fill("23:59")
     await form.get_by_label(CP["dispositions"]).fill("gia hạn, từ chối")
     await form.get_by_label(CP["script"]).fill("Chào anh/chị, em gọi từ VNPT.")
+    await form.get_by_label(CP["amd"]).check()
     await page.get_by_test_id("camp-create").click()
     await expect(page.get_by_test_id("camp-new-msg")).to_have_text(CP["created"].format(name=NAME))
     card = page.get_by_test_id("campaign")
     await expect(card).to_have_count(1)
     await expect(card.get_by_test_id("camp-state")).to_have_text(VI["cstates"]["draft"])
     cid = int(await card.get_attribute("data-id") or 0)
+    made = await desk.campaigns.store.get(cid)
+    assert (made.queue, made.purpose, made.mode, made.dispositions) == (
+        "tv",
+        "care",
+        "progressive",
+        ["gia hạn", "từ chối"],
+    )
+    assert made.amd == AmdSettings() and made.retry_minutes == {"no_answer": 60.0, "busy": 15.0}
+    await expect(card).to_contain_text(CP["amd_on"])
     # The same name again: the API's id, translated.
     await form.get_by_label(CP["name"]).fill(NAME)
     await form.get_by_label(CP["window_start"]).fill("00:00")
