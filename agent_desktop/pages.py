@@ -1,10 +1,10 @@
-"""The desktop's HTML pages (login, agent desk, wallboard) and its one-click forms, in Vietnamese or
-English from the string catalogue; every form carries the session's CSRF token."""
+"""The desktop's HTML pages (login, agent desk, wallboard, campaigns) and its one-click forms, in
+Vietnamese or English from the string catalogue; every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, get_args
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -13,6 +13,7 @@ from agent_desktop import sessions
 from agent_desktop.actions import DesktopActions
 from agent_desktop.softphone import softphone_origin
 from agent_desktop.ws import SETTINGS_KEY
+from campaigns.crm_lists_http import Segment, Service, Tier  # the CRM query's filters, kept in step
 from core.audit import Audit
 from core.errors import TongdaiError
 from core.http import CONTENT_SECURITY_POLICY, error_body
@@ -173,6 +174,18 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("wallboard.html", request, ctx)
 
 
+async def campaigns_page(request: web.Request) -> web.StreamResponse:
+    """The supervisors' outbound campaigns (campaigns/http.py's API does the work, audited there)."""
+    who = await sessions.current_agent(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    if not who.supervisor:
+        raise web.HTTPForbidden(text="supervisors only")
+    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx["crm"] = {"tiers": get_args(Tier), "services": get_args(Service), "segments": get_args(Segment)}
+    return aiohttp_jinja2.render_template("campaigns.html", request, ctx)
+
+
 async def form_state(request: web.Request) -> web.StreamResponse:
     """The one-click state form (no JS needed): back to the desk with the outcome in ``?state=``."""
     who = await sessions.current_agent(request)
@@ -199,6 +212,7 @@ def add_pages(app: web.Application) -> None:
     app.router.add_post("/logout/all", logout_everywhere)
     app.router.add_get("/", desktop)
     app.router.add_get("/wallboard", wallboard_page)
+    app.router.add_get("/campaigns", campaigns_page)
 
 
 def add_forms(app: web.Application) -> None:

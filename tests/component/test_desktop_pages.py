@@ -72,7 +72,7 @@ async def test_each_page_embeds_its_languages_catalogue_under_a_no_inline_policy
         assert catalogue_block(login_vi) == json.loads(json.dumps(CATALOGUE["vi"]))
         assert "script-src 'self'" in login_vi and 'hreflang="en"' in login_vi
         await login(http, base(desk), "9000", "demo-9000")
-        for path in ("/", "/wallboard"):
+        for path in ("/", "/wallboard", "/campaigns"):
             for lang in ("vi", "en"):
                 _, html = await page(http, f"{base(desk)}{path}?lang={lang}")
                 assert catalogue_block(html) == json.loads(json.dumps(CATALOGUE[lang])), (path, lang)
