@@ -229,6 +229,10 @@ class Wallboard:
         self._push_task: asyncio.Task[None] | None = None
         self.pushes = 0
 
+    def now(self) -> float:
+        """The wallboard's clock (epoch seconds)."""
+        return self._now()
+
     def attach(self, bus: EventBus) -> None:
         bus.subscribe("call.", self.on_call_event, name="wallboard-calls")
         bus.subscribe("agent.state", self.on_agent_state, name="wallboard-agents")

@@ -155,6 +155,7 @@ def _add_desk(
         queue_sl=settings.desktop.queue_sl_seconds,
         tier_sl={t.name: t.target_seconds for t in settings.acd.tiers},
         coalesce=settings.desktop.wallboard_coalesce,
+        now=bridge.tracker.now,  # the clock that stamps the calls decides which day they belong to
     )
     wallboard.attach(bridge.bus)
     acts = DesktopActions(bridge, audit, access)
@@ -197,7 +198,7 @@ async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:
             wallboard.set_agent(st.to_json())
     if bridge.sessions is None:
         return
-    start, end = today_bounds()
+    start, end = today_bounds(wallboard.now())
     async with bridge.sessions() as s:
         rows = await s.scalars(
             select(CallRecord).where(CallRecord.queued_at >= start, CallRecord.queued_at < end)

@@ -115,6 +115,11 @@ class CallTracker:
             with call_context(linkedid=ev.get("Linkedid"), uniqueid=ev.get("Uniqueid")):
                 fn(ev)
 
+    def now(self) -> float:
+        """The tracker's clock (epoch seconds): what stamps every call's times, so figures derived
+        from them (the wallboard's day, ages) read the same clock."""
+        return self._now()
+
     def call_for_uniqueid(self, uniqueid: str) -> Call | None:
         cid = self._by_uniqueid.get(uniqueid)
         return self.calls.get(cid) if cid else None

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db import Base
 from core.errors import Conflict
+from core.vietnam import today_vn
 from crm_bridge.models import (
     ContactNumber,
     Customer,
@@ -335,7 +336,7 @@ def generate(
     """
     rng = random.Random(seed)
     rand = rng.random
-    today = today or date.today()
+    today = today or today_vn()  # Việt Nam's day: the directory's tier window counts from it
     window = window_months(today, months)
     # Anchored on ``today`` (not the clock) so the same seed and day give the same rows.
     now = datetime(today.year, today.month, today.day, 1, 0, tzinfo=UTC)
@@ -561,7 +562,7 @@ async def load_demo(engine: AsyncEngine, n: int, seed: int = 1, *, today: date |
     millions of random B-tree inserts), rows go in with raw ``executemany`` (SQLite) or ``COPY``
     (PostgreSQL), and the next batch is generated in a worker thread while the current one is written.
     """
-    today = today or date.today()
+    today = today or today_vn()  # Việt Nam's day: the directory's tier window counts from it
     now = datetime.now(UTC).replace(microsecond=0)
     fixed, last_sub = _fixed_batch(today, window_months(today, 3), now)
     pg = engine.dialect.name == "postgresql"

@@ -12,6 +12,7 @@ import copy
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from core.ami import AmiClient, AmiEvent
 from core.bus import BusEvent
 from core.models import CallRecord
+from core.vietnam import VN_TZ
 from tests.asterisk.acd_support import (
     STANDARD,
     VIP,
@@ -188,6 +190,11 @@ async def test_the_sticky_agent_gets_the_repeat_caller_and_is_skipped_when_not_r
                 return bool(await s.scalar(select(CallRecord.call_id).where(CallRecord.agent_id == PLAIN)))
 
         await eventually(served)
+        async with sessions() as s:
+            first = await s.scalar(select(CallRecord.answered_at).where(CallRecord.agent_id == PLAIN))
+        assert first is not None
+        # The Việt Nam date of that answer (not of "now": the repeat call may come after midnight there).
+        served_on = first.replace(tzinfo=first.tzinfo or UTC).astimezone(VN_TZ).date().isoformat()
         await eventually(lambda: (st := b.agents.snapshot(PLAIN)) is not None and st.status == "ready")
         await b.agents.login(EXPERT)
 
@@ -201,7 +208,7 @@ async def test_the_sticky_agent_gets_the_repeat_caller_and_is_skipped_when_not_r
         # What the pop is built from: the sticky agent and the date it served the customer.
         ev = await eventually(lambda: next((e for e in ringing if e.call_id == called.get("Linkedid")), None))
         assert ev.data["sticky_agent"] == PLAIN and ev.data["ringing_agent"] == PLAIN
-        assert ev.data["sticky_served_on"] == time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+        assert ev.data["sticky_served_on"] == served_on
         await hang_up_all(ami)
         await eventually(lambda: (st := b.agents.snapshot(PLAIN)) is not None and st.status == "ready")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from statistics import mean
 from typing import Any
 
@@ -26,8 +26,12 @@ __all__ = ["desk"]  # the fixture, imported
 
 
 class Clock:
+    """The bridge's clock (its tracker's, which the wallboard reads too), pinned to 10:00 yesterday in
+    Asia/Ho_Chi_Minh: the scenario's minutes never cross a Việt Nam midnight, whatever time CI runs."""
+
     def __init__(self) -> None:
-        self.t = time.time() - 3600  # an hour ago: still today in Asia/Ho_Chi_Minh unless near midnight
+        yesterday = datetime.now(VN_TZ).date() - timedelta(days=1)
+        self.t = datetime.combine(yesterday, dt_time(10, 0), tzinfo=VN_TZ).timestamp()
 
     def __call__(self) -> float:
         return self.t
@@ -190,6 +194,7 @@ async def test_wallboard_live_and_exact(desk: Bridge) -> None:
     web = st.web.model_copy(update={"port": 0})
     ast = st.asterisk.model_copy(update={"agi": agi})
     again = Bridge(st.model_copy(update={"web": web, "asterisk": ast}))
+    again.tracker._now = clock  # its wallboard seeds "today" by the same clock
     await again.start(connect_ami=False)
     try:
         async with (

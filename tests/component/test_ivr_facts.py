@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import create_engine, session_factory
+from core.vietnam import today_vn
 from crm_bridge.demo_data import load_demo
 from crm_bridge.directory import CustomerDirectory
 from crm_bridge.models import ContactNumber, Subscription
@@ -73,7 +74,7 @@ async def test_last_bill_is_the_latest_month_across_the_lines(
     _, facts = crm
     an = await facts.by_number("0912345678")  # KH0000000001: mobile 450,000 + internet 650,000 a month
     assert an is not None and an.customer_id == "KH0000000001" and an.points == 12_500
-    last = window_months(date.today(), 3)[-1]
+    last = window_months(today_vn(), 3)[-1]
     assert an.last_bill_month == date(int(last[:4]), int(last[5:]), 1)
     assert an.last_bill_vnd == 1_100_000
     assert await facts.by_number("0281234567") is None
