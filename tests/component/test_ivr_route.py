@@ -140,13 +140,15 @@ class Slow:
 
 
 async def test_slow_directory_costs_at_most_the_budget(rig_factory: Any) -> None:
-    rig: Rig = await rig_factory(budget=0.3, directory=Slow)
+    # A budget long enough that a loaded machine's own delays stay well under it.
+    rig: Rig = await rig_factory(budget=1.0, directory=Slow)
     t0 = time.perf_counter()
     c = await rig.call(caller="0912345678", keys="111")
     elapsed = time.perf_counter() - t0
-    # One budget for the number lookup, never a second one when the identify node asks again.
-    assert max(c.latencies) < 0.3 + 0.25
-    assert elapsed < 2 * 0.3
+    # One budget for the number lookup, never a second one when the identify node asks again (nor the
+    # directory's 5 s).
+    assert max(c.latencies) < 1.0 + 0.6
+    assert elapsed < 2 * 1.0
     assert "TONGDAI_CUSTOMER" not in c.variables and c.variables["TONGDAI_TIER"] == "standard"
     assert c.variables["TONGDAI_QUEUE"] == "mobile"
 
