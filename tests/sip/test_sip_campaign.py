@@ -154,13 +154,12 @@ async def attempt_of(b: Bridge, cid: int, number: str) -> CampaignAttempt | None
         )
 
 
-async def trunk_cdr(b: Bridge, call_id: str, number: str) -> CdrRecord | None:
-    """The CDR of the campaign call's trunk leg: the route dialled ``number`` on carrier-a."""
+async def trunk_cdrs(b: Bridge, call_id: str, number: str) -> list[CdrRecord]:
+    """The CDRs of the campaign call's trunk leg: the route dialled ``number`` on carrier-a."""
     assert b.sessions is not None
     async with b.sessions() as s:
         rows = await s.scalars(select(CdrRecord).where(CdrRecord.linkedid == call_id))
-        legs = [r for r in rows if r.dstchannel.startswith("PJSIP/trunk-carrier-a-")]
-    return next((r for r in legs if r.dialled == number), None)
+        return [r for r in rows if r.dstchannel.startswith("PJSIP/trunk-carrier-a-") and r.dialled == number]
 
 
 async def test_a_campaign_dials_sip_customers_through_the_route_and_the_trunk(
@@ -255,6 +254,8 @@ async def test_a_campaign_dials_sip_customers_through_the_route_and_the_trunk(
     # One CDR per call on the trunk leg, with what the carrier answered.
     expected = {BUSY: "BUSY", NO_ANSWER: "NO ANSWER", MACHINE: "ANSWERED", PERSON: "ANSWERED"}
     for a, number in ((busy, BUSY), (no_answer, NO_ANSWER), (machine, MACHINE), (person, PERSON)):
-        cdr: CdrRecord = await eventually(lambda a=a, n=number: trunk_cdr(b, a.call_id, n), timeout=15)
+        legs = await eventually(lambda a=a, n=number: trunk_cdrs(b, a.call_id, n), timeout=15)
+        assert len(legs) == 1, legs
+        cdr = legs[0]
         assert cdr.disposition == expected[number], (number, cdr.disposition, cdr.lastapp)
         assert (cdr.billsec > 0) == (expected[number] == "ANSWERED"), (number, cdr.billsec)
