@@ -221,7 +221,25 @@ async def start_sipp(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    return Sipp(proc, messages, errors, args)
+    sipp = Sipp(proc, messages, errors, args)
+    # Returned once it listens: an INVITE sent to a UAS before it bound would meet a closed port.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not udp_bound(ip, port) and proc.returncode is None:
+        if loop.time() > deadline:
+            await sipp.stop()
+            raise AssertionError(f"SIPp is not listening on {ip}:{port} after 10 s: {sipp.why()}")
+        await asyncio.sleep(0.05)
+    return sipp
+
+
+def udp_bound(ip: str, port: int) -> bool:
+    """Whether a UDP socket is bound to ip:port, read from /proc/net/udp (binding a probe socket
+    ourselves could take the port from SIPp at the moment it binds)."""
+    a, b, c, d = (int(x) for x in ip.split("."))
+    local = f"{d:02X}{c:02X}{b:02X}{a:02X}:{port:04X}"
+    rows = Path("/proc/net/udp").read_text().splitlines()[1:]
+    return any(row.split()[1] == local for row in rows)
 
 
 @contextlib.asynccontextmanager
