@@ -197,16 +197,20 @@ async def test_both_wallboards_show_both_nodes_queues_and_agents_exactly(
             return boards if ok else None
 
         await until(lambda: boards_show(waiting), "both wallboards count the callers waiting on either node")
-        # Agent state agrees in the shared store too.
+        # Agent state agrees in the shared store too (written behind each node's AMI drain).
         r = Redis.from_url(REDIS_URL)
-        try:
+
+        async def stored_agrees() -> bool:
             stored = {
                 agent: (await r.hget(f"{cluster.redis_prefix}agent:{agent}", "status") or b"").decode()
                 for agent in AGENTS
             }
+            return stored == AGENTS
+
+        try:
+            await until(stored_agrees, "every agent's state in Redis as on the wallboards")
         finally:
             await r.aclose()
-        assert stored == AGENTS
         # The waiting callers give up (hung up on their Asterisk): abandoned, counted once, on both boards.
         for ami in amis.values():
             await ami.action("Hangup", {"Channel": "/^Local\\/18001090@tongdai-hotline/"}, check=False)
