@@ -5,18 +5,15 @@ each change audited; an agent, a bad list and rules the law forbids are refused 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
 from core.models import AuditEntry
 from crm_bridge.demo_data import load_demo
-from tests.support.desktop import login
+from tests.support.api_client import Client, logged_in
 from tests.support.settings import free_port, make_settings
 from tongdai.app import Bridge
 
@@ -50,29 +47,14 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
     await b.stop()
 
 
-class Client:
-    def __init__(self, base: str, http: aiohttp.ClientSession, headers: dict[str, str]) -> None:
-        self.base, self.http, self.headers = base, http, headers
-
-    async def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        async with self.http.request(method, f"{self.base}{path}", json=body, headers=self.headers) as r:
-            assert r.content_type == "application/json", await r.text()
-            return r.status, await r.json()
-
-
 @pytest.fixture
 async def people(desk: Bridge) -> AsyncIterator[dict[str, Client]]:
     base = f"http://127.0.0.1:{desk.web_port}"
     out: dict[str, Client] = {}
     sessions = []
     for agent in ("9000", "1001"):
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        await login(http, base, agent, f"demo-{agent}")
-        async with http.get(f"{base}/") as r:
-            m = re.search(r'data-csrf="([^"]+)"', await r.text())
-        assert m
-        out[agent] = Client(base, http, {"X-CSRF-Token": m.group(1)})
+        out[agent] = await logged_in(base, agent)
+        sessions.append(out[agent].http)
     yield out
     for http in sessions:
         await http.close()

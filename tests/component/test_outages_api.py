@@ -7,11 +7,9 @@ caller from elsewhere does not, and the one who heard it is counted (the row and
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -20,7 +18,7 @@ from sqlalchemy import select
 from core.models import AuditEntry
 from crm_bridge.demo_data import load_demo
 from ivr.agi_script import ScriptedCall
-from tests.support.desktop import login
+from tests.support.api_client import Client, logged_in
 from tests.support.settings import base_config, free_port, make_settings
 from tongdai.app import Bridge
 
@@ -57,31 +55,14 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
     await b.stop()
 
 
-class Client:
-    """A supervisor or agent session (cookie + CSRF), or a bearer token."""
-
-    def __init__(self, base: str, http: aiohttp.ClientSession, headers: dict[str, str]) -> None:
-        self.base, self.http, self.headers = base, http, headers
-
-    async def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        async with self.http.request(method, f"{self.base}{path}", json=body, headers=self.headers) as r:
-            assert r.content_type == "application/json", await r.text()
-            return r.status, await r.json()
-
-
 @pytest.fixture
 async def people(desk: Bridge) -> AsyncIterator[dict[str, Client]]:
     base = f"http://127.0.0.1:{desk.web_port}"
     out: dict[str, Client] = {}
     sessions = []
     for agent in ("9000", "1001"):
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        await login(http, base, agent, f"demo-{agent}")
-        async with http.get(f"{base}/") as r:
-            m = re.search(r'data-csrf="([^"]+)"', await r.text())
-        assert m
-        out[agent] = Client(base, http, {"X-CSRF-Token": m.group(1)})
+        out[agent] = await logged_in(base, agent)
+        sessions.append(out[agent].http)
     anon = aiohttp.ClientSession()
     sessions.append(anon)
     for name, token in (("noc", NOC), ("reader", READER), ("bi", BI)):
