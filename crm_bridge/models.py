@@ -48,7 +48,7 @@ __all__ = [
 CUSTOMER_KINDS = ("individual", "organisation")
 SERVICES = ("mobile_prepaid", "mobile_postpaid", "fixed", "gphone", "internet", "tv")
 SUBSCRIPTION_STATUSES = ("active", "suspended", "terminated")
-INTERACTION_KINDS = ("call", "note", "ticket", "complaint")
+INTERACTION_KINDS = ("call", "note", "ticket", "complaint", "chat")
 SEGMENTS = ("vip", "potential", "new", "churn_risk")
 CARE_CARDS = ("red", "yellow", "green", "none")
 

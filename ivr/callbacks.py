@@ -124,9 +124,11 @@ class CallbackStore:
         acd_tier: str | None = None,
         priority: int = 0,
         queue: str | None = None,
+        not_before: datetime | None = None,
     ) -> int:
         """Store one request; returns its id. ``priority``: the ACD entry priority of the caller's tier;
-        ``queue``: the queue the caller wanted (the dialler calls them back into it)."""
+        ``queue``: the queue the caller wanted (the dialler calls them back into it); ``not_before``:
+        the start of the window the customer chose (the web form), else at once."""
         row = CallbackRequest(
             number=number,
             customer_id=customer_id,
@@ -137,6 +139,7 @@ class CallbackStore:
             priority=priority,
             attempts=0,
             queue=queue,
+            not_before=not_before,
         )
         async with unit_of_work(self._sessions) as s:
             s.add(row)

@@ -17,7 +17,7 @@ import contextlib
 import gc
 import logging
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,6 +30,7 @@ from acd.policy import AcdPolicy
 from agent_desktop.component import DesktopComponent
 from agent_desktop.component import running as run_desktop
 from agent_desktop.hub import PopHub
+from agent_desktop.i18n import CATALOGUE
 from billing.cdr import CdrIngest
 from billing.component import running as run_billing
 from campaigns.component import CampaignsComponent
@@ -57,11 +58,22 @@ from recordings.service import RecordingService
 from tongdai.schema import upgrade_to_head
 from tongdai.settings import Settings
 from tongdai.startup_checks import refuse_unsafe
+from webchat.component import WebchatComponent
+from webchat.component import running as run_webchat
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
+
+
+def widget_strings(lang: str) -> dict[str, Any]:
+    """The chat widget's words in ``lang``: the locale files' ``widget`` block and its error texts."""
+    t = CATALOGUE[lang] if lang in CATALOGUE else CATALOGUE["vi"]
+    errors = {
+        k: v for k, v in t["errors"].items() if k.startswith(("chat.", "callback_form.", "crm.invalid"))
+    }
+    return {**t.get("widget", {}), "errors": errors, "error_fallback": t["error_fallback"]}
 
 
 class Node:
@@ -82,6 +94,7 @@ class Node:
         self.desk: DesktopComponent | None = None
         self.ivr_component: IvrComponent | None = None
         self.campaigns: CampaignsComponent | None = None
+        self.webchat: WebchatComponent | None = None  # webchat.enabled
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
         self.ops: Operations | None = None  # writers, /metrics, /readyz, retention (core/ops.py)
@@ -164,6 +177,11 @@ class Node:
         self.desk = await stack.enter_async_context(run_desktop(s, infra, self.crm, self.acd))
         self.ivr_component = await stack.enter_async_context(run_ivr(s, infra, self.crm, self.acd))
         self.campaigns = await stack.enter_async_context(run_campaigns(s, infra, self.crm, self.acd))
+        self.webchat = await stack.enter_async_context(
+            run_webchat(
+                s, infra, self.crm, self.acd, self.ivr_component, desk=self.desk.hub, strings=widget_strings
+            )
+        )
         if infra.retention is not None:  # every component has registered its purge by now
             infra.retention.start()
             stack.push_async_callback(infra.retention.stop)

@@ -16,7 +16,8 @@ from ivr.component import SPEC as IVR
 from recordings.component import SPEC as RECORDINGS
 from reports.component import SPEC as REPORTS
 from trunks.component import SPEC as TRUNKS
+from webchat.component import SPEC as WEBCHAT
 
 COMPONENTS: tuple[ComponentSpec, ...] = (
-    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, CAMPAIGNS, REPORTS, ASTERISK_CONF,
+    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, CAMPAIGNS, WEBCHAT, REPORTS, ASTERISK_CONF,
 )  # fmt: skip

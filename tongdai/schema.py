@@ -17,6 +17,7 @@ import core.models
 import crm_bridge.models
 import ivr.models
 import recordings.models
+import webchat.models
 from core import migrate
 from core.db import Base
 
@@ -30,6 +31,7 @@ MODEL_MODULES = (
     acd.models,
     agent_desktop.models,
     campaigns.models,
+    webchat.models,
 )
 # A real directory both in a checkout and in an installed wheel (setuptools installs unzipped).
 MIGRATIONS = Path(str(files("tongdai") / "migrations"))

@@ -22,6 +22,7 @@ from recordings.component import RecordingsSections
 from reports.component import ReportsSections
 from tongdai.components import COMPONENTS
 from trunks.component import TrunksSections
+from webchat.component import WebchatSections
 
 __all__ = ["AgentConfig", "QueueConfig", "Settings", "load_config", "parse_config"]
 
@@ -37,6 +38,7 @@ class Settings(
     ReportsSections,
     TrunksSections,
     CampaignsSections,
+    WebchatSections,
 ):
     """config.yaml, validated: every section of core and of each component."""
 

@@ -4,8 +4,10 @@ Web chat is the first implementation; a Zalo OA or SMS adapter implements the sa
 nothing in the ACD or the desktop changes:
 - **inbound**: a customer's message arrives as :class:`Inbound` (channel, the channel's own
   conversation key, text, when);
-- **outbound**: the agent's reply goes out through :meth:`Channel.send`, which returns the channel's
-  message id;
+- **outbound**: the agent's reply goes out through :meth:`Channel.send`, under the id the chat gave
+  it (the channel maps it to its own if it has one); :meth:`Channel.notify` carries the chat's other
+  events (position while waiting, an agent joined, typing, the callback offer, ended) to a channel
+  that can show them, and is a no-op for one that cannot (SMS);
 - **identity**: :class:`Identity` says who the customer is as far as the channel knows — a verified
   customer ID (a signed token from the operator's portal, a Zalo follower linked to a customer) or only
   a phone number they typed (unverified: the profile is offered to the agent as a match, not as fact);
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 DeliveryState = Literal["sent", "delivered", "read", "failed"]
 _ORDER: dict[DeliveryState, int] = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
@@ -63,6 +65,12 @@ class Channel(Protocol):
     @property
     def name(self) -> str: ...
 
-    async def send(self, conversation: str, text: str) -> str:
-        """Deliver an agent's message; return the channel's message id (delivery comes later)."""
+    async def send(self, conversation: str, message_id: str, text: str, at: datetime) -> None:
+        """Deliver an agent's message; its delivery state is reported later (ChatService.delivered)."""
+        ...
+
+    async def notify(self, conversation: str, event: str, data: dict[str, Any]) -> None:
+        """The chat's other events for the customer: ``position`` {position}, ``agent`` {agent},
+        ``typing``, ``delivery`` {id, state} of the customer's own messages, ``callback_offer``,
+        ``ended`` {disposition}. A channel that cannot show an event ignores it."""
         ...
