@@ -55,5 +55,12 @@ class WebchatConfig(_Section):
                 raise ValueError(f"{o!r} is not an origin like 'https://www.example.vn'")
         return v
 
+    @field_validator("portal_secret")
+    @classmethod
+    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value().encode()) < 32:
+            raise ValueError("the portal secret must be at least 32 bytes (HS256's key length)")
+        return v
+
     def queue(self, name: str) -> ChatQueueConfig | None:
         return next((q for q in self.queues if q.name == name), None)

@@ -73,11 +73,20 @@ class ChatDispatcher:
         able = [a for a in agents if self.can_take(a, queue)]
         return min(able, key=lambda a: (a.chats, a.free_since, a.agent_id)) if able else None
 
-    def next_for(self, agent: ChatAgent, now: float) -> WaitingChat | None:
-        """The chat this agent should take next, or None (nothing waiting they may take)."""
+    def next_for(
+        self, agent: ChatAgent, now: float, skip: frozenset[str] = frozenset()
+    ) -> WaitingChat | None:
+        """The chat this agent should take next, or None (nothing waiting they may take). ``skip``:
+        chats not to offer this agent (those they just transferred away)."""
         # Every waiting chat, not only each queue's head: one queue holds several tiers, and a gold chat
         # behind a standard one must still go first. Chat queues are short; calls use per-tier FIFOs.
-        offered = [c for q, fifo in self.waiting.items() if self.can_take(agent, q) for c in fifo]
+        offered = [
+            c
+            for q, fifo in self.waiting.items()
+            if self.can_take(agent, q)
+            for c in fifo
+            if c.call_id not in skip
+        ]
         return self.policy.pick_next(offered, now) if offered else None
 
     def _rank(self, chats: Sequence[WaitingChat], now: float) -> list[WaitingChat]:

@@ -264,8 +264,9 @@ class CustomerEdge:
                     if tokens < 1:
                         raise TooFast("too many messages: wait a moment")
                     tokens -= 1
-                    m = await self.service.inbound(chat.id, frame.get("text"))
+                    m = self.service.accept(chat.id, frame.get("text"))
                     await ws.send_json({"type": "sent", "ref": frame.get("ref"), "message": m.to_json()})
+                    await self.service.forward(chat.id, m)
                 elif kind == "typing":
                     await self.service.customer_typing(chat.id)
                 elif kind == "read":

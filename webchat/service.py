@@ -32,6 +32,7 @@ from webchat.text import clean
 log = logging.getLogger(__name__)
 
 Sender = Literal["customer", "agent", "system"]
+_NONE: frozenset[str] = frozenset()
 SERVING = ("ready", "ringing", "on_call", "wrap_up")  # an agent in one of these may take chats
 ON_CALL = ("ringing", "on_call")
 
@@ -174,10 +175,11 @@ class ChatService:
         self.dispatcher = ChatDispatcher(policy, rules)
         self.channels: dict[str, Channel] = {}
         self.chats: dict[str, LiveChat] = {}
-        self._agents, self._desk, self._profiles = agents, desk, profiles
+        self.agent_facts, self._desk, self._profiles = agents, desk, profiles
         self.store, self._audit, self._tier_of = store, audit, tier_of
         self._clock, self._wall = clock, wall
         self._free_since: dict[str, float] = {}
+        self._passed_on: dict[str, frozenset[str]] = {}  # agent → chats they transferred to a queue
         self._lock = asyncio.Lock()  # one dispatch at a time: two never offer one chat
         self._task: asyncio.Task[None] | None = None
         self.tick_seconds = 0.5
@@ -248,18 +250,30 @@ class ChatService:
         self.chats[chat.id] = chat
         self.dispatcher.join(WaitingChat(chat.id, tier, chat.arrived, queue=queue))
         await self.dispatch()
-        await self._positions(self._clock())
+        if chat.agent_id is None:  # the welcome says it; the others' new places go out on the tick
+            chat.position = self.dispatcher.position(chat.id, self._clock())
         return chat
 
     async def inbound(self, chat_id: str, text: str) -> Message:
+        """A customer's message: kept (state ``sent``), then passed to the agent (``delivered``)."""
+        msg = self.accept(chat_id, text)
+        await self.forward(chat_id, msg)
+        return msg
+
+    def accept(self, chat_id: str, text: str) -> Message:
+        """Keep a customer's message; a channel acknowledges it before :meth:`forward` delivers it, so
+        the customer sees ``sent`` before ``delivered``."""
         chat = self._live(chat_id)
         msg = Message(chat.next_id(), "customer", clean(text, self.cfg.max_message_bytes), self._wall())
         chat.messages.append(msg)
-        if chat.agent_id is not None:
+        return msg
+
+    async def forward(self, chat_id: str, msg: Message) -> None:
+        chat = self.chats.get(chat_id)
+        if chat is not None and chat.agent_id is not None:
             frame = {"type": "chat.message", "chat_id": chat.id, "message": msg.to_json()}
             if await self._desk.send_agent(chat.agent_id, frame):
                 await self._advance(chat, msg, "delivered")
-        return msg
 
     async def customer_typing(self, chat_id: str) -> None:
         chat = self._live(chat_id)
@@ -337,6 +351,7 @@ class ChatService:
         async with self._lock:
             if self.cfg.queue(target) is not None:
                 chat.agent_id, chat.queue, chat.transferred_by = None, target, agent_id
+                self._passed_on[agent_id] = self._passed_on.get(agent_id, _NONE) | {chat.id}
                 self.dispatcher.join(WaitingChat(chat.id, chat.tier, chat.arrived, queue=target))
                 to = {"queue": target}
             else:
@@ -394,7 +409,7 @@ class ChatService:
             if c.agent_id:
                 load[c.agent_id] = load.get(c.agent_id, 0) + 1
         out = []
-        for a in await self._agents():
+        for a in await self.agent_facts():
             if a.agent_id not in connected or a.status not in SERVING:
                 continue
             out.append(
@@ -422,7 +437,7 @@ class ChatService:
                 now = self._clock()
                 best: tuple[ChatAgent, WaitingChat] | None = None
                 for agent in sorted(agents, key=lambda a: (a.chats, a.free_since, a.agent_id)):
-                    w = self.dispatcher.next_for(agent, now)
+                    w = self.dispatcher.next_for(agent, now, self._passed_on.get(agent.agent_id, _NONE))
                     if w is not None:
                         best = (agent, w)
                         break
@@ -475,6 +490,9 @@ class ChatService:
 
     async def _finish(self, chat: LiveChat, agent_id: str | None, disposition: str) -> None:
         self.chats.pop(chat.id, None)
+        for a, chats in list(self._passed_on.items()):
+            if chat.id in chats:
+                self._passed_on[a] = chats - {chat.id}
         ended = self._wall()
         await self.store.save(chat, ended, disposition)
         customer_id = chat.identity.customer_id or (chat.customer or {}).get("customer_id")

@@ -30,7 +30,7 @@ const flag = (v) => html`<span class="flag ${v ? "on" : "off"}">${v ? t("pop.yes
 const none = html`<li class="muted">${t("pop.none")}</li>`;
 const historyItem = (i) => html`<li data-testid="history-item"><b>${day(i.at)}</b> ${i.kind}${i.disposition ? ` · ${dispoLabel(i.disposition)}` : ""} · ${i.summary}</li>`;
 
-function customerView(c) {
+export function customerView(c) {
   const reason = c.tier_reason || {};
   const why = reason[`explanation_${lang}`] ?? reason.explanation_en ?? "";
   const inter = c.recent_interactions || [];
