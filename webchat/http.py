@@ -55,6 +55,10 @@ class OriginRefused(Forbidden):
     error_id = "chat.origin"
 
 
+class TranscriptForbidden(Forbidden):
+    error_id = "chat.transcript_forbidden"
+
+
 class TooFast(TongdaiError):
     error_id = "chat.too_fast"
 
@@ -375,14 +379,14 @@ def add_agent_routes(  # noqa: C901 (one small handler per route)
     async def transcript(c: Call[TranscriptRef]) -> Any:
         t = await store.get(c.args.chat_id)
         if not may_read(c.who.agent_id, c.who.supervisor, t.row.customer_id, t.row.agent_id):
-            raise Forbidden("this transcript is not one you may read")
+            raise TranscriptForbidden("this transcript is not one you may read")
         await audit(c.who.agent_id, "chat.transcript.read", "chat", t.row.chat_id, t.row.customer_id or "")
         return t.to_json()
 
     async def of_customer(c: Call[CustomerRef]) -> Any:
         cid = c.args.customer_id
         if not may_read(c.who.agent_id, c.who.supervisor, cid, None):
-            raise Forbidden("these transcripts are not ones you may read")
+            raise TranscriptForbidden("these transcripts are not ones you may read")
         rows = await store.of_customer(cid)
         await audit(c.who.agent_id, "chat.transcript.list", "customer", cid, f"{len(rows)} chats")
         return {"chats": [t.to_json(messages=False) for t in rows]}
