@@ -27,7 +27,7 @@ from webchat.abuse import FormGuard, FormRateLimited
 from webchat.config import WebchatConfig
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HM = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")  # the end may be midnight
 
 
 class BadWindow(BadRequest):
@@ -70,8 +70,11 @@ def parse_window(
         d = dt.date.fromisoformat(day)
     except ValueError as err:
         raise BadWindow(f"{day!r} is not a date") from err
+    if start == "24:00":
+        raise BadWindow("the window cannot start at midnight's end")
     s = dt.datetime.combine(d, dt.time.fromisoformat(start), VN_TZ)
-    e = dt.datetime.combine(d, dt.time.fromisoformat(end), VN_TZ)
+    midnight = dt.datetime.combine(d, dt.time(0), VN_TZ) + dt.timedelta(days=1)
+    e = midnight if end == "24:00" else dt.datetime.combine(d, dt.time.fromisoformat(end), VN_TZ)
     if e <= s:
         raise BadWindow("the window must end after it starts")
     if e <= now:

@@ -16,6 +16,8 @@
     lang: script.dataset.lang === "en" ? "en" : "vi",
   };
   let words = {errors: {}};
+  // The page the customer is on goes to the agent without its query or fragment: a site may keep
+  // tokens or personal data there.
   const w = (k, vars) => String(words[k] || k).replace(/\{(\w+)\}/g, (_, n) => (vars && n in vars ? vars[n] : ""));
   const errText = (e) => (e && words.errors[e.code]) || (e && e.message) || w("error");
 
@@ -176,7 +178,7 @@
     p.append(status, log, typingNote, form);
     ws = new WebSocket(`${base.replace(/^http/, "ws")}/chat/ws`);
     let ref = 0;
-    ws.onopen = () => ws.send(JSON.stringify({type: "hello", topic: opts.topic, page: location.href, lang: opts.lang, ...identity}));
+    ws.onopen = () => ws.send(JSON.stringify({type: "hello", topic: opts.topic, page: location.origin + location.pathname, lang: opts.lang, ...identity}));
     ws.onmessage = (e) => onFrame(JSON.parse(e.data));
     ws.onclose = () => { status.textContent = w("closed"); send.disabled = true; };
     form.addEventListener("submit", (e) => {
@@ -256,8 +258,13 @@
     const vn = new Date(Date.now() + 7 * 3600 * 1000).toISOString();  // today in Việt Nam
     const number = el("input", {type: "tel", name: "number", required: "", "data-testid": "cb-number"});
     const day = el("input", {type: "date", name: "day", value: vn.slice(0, 10), required: "", "data-testid": "cb-day"});
-    const from = el("input", {type: "time", name: "from", value: "09:00", required: "", "data-testid": "cb-from"});
-    const to = el("input", {type: "time", name: "to", value: "11:00", required: "", "data-testid": "cb-to"});
+    // Whole hours: "from" 00:00–23:00, "to" 01:00–24:00 (midnight); the server checks our hours.
+    const hour = (h) => `${String(h).padStart(2, "0")}:00`;
+    const hours = (first, last) => Array.from({length: last - first + 1}, (_, i) => el("option", {value: hour(first + i)}, hour(first + i)));
+    const from = el("select", {name: "from", "data-testid": "cb-from"}, ...hours(0, 23));
+    const to = el("select", {name: "to", "data-testid": "cb-to"}, ...hours(1, 24));
+    from.value = "09:00";
+    to.value = "11:00";
     const topic = el("select", {name: "topic", "data-testid": "cb-topic"},
       ...form.topics.map((t) => { const o = el("option", {value: t.name}, t[opts.lang] || t.name); return o; }));
     if (opts.topic) topic.value = opts.topic;
