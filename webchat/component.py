@@ -144,6 +144,8 @@ async def running(
         add_agent_routes(app, service, store, infra.audit)
 
     infra.mount(mount)
+    if infra.retention is not None:
+        infra.retention.register("chat_transcripts", cfg.retention, store.purge_before)
     service.start()
     try:
         yield WebchatComponent(service, store, form)

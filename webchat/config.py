@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from core.config import RetentionKind
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -46,6 +48,9 @@ class WebchatConfig(_Section):
     hello_timeout: float = Field(10.0, gt=0, le=120)  # seconds a new socket has to say who it is
     queues: list[ChatQueueConfig] = []
     callback: CallbackFormConfig = CallbackFormConfig()
+    # Transcripts are personal data: purged by the node's scheduled retention after keep_days (the
+    # legal hold's customers and chat ids are kept).
+    retention: RetentionKind = RetentionKind(keep_days=365)
 
     @field_validator("allowed_origins")
     @classmethod

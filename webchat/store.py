@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.config import LegalHold
 from core.db import unit_of_work
 from core.errors import NotFound
 from webchat.models import ChatTranscript
@@ -94,3 +95,16 @@ class TranscriptStore:
                 .limit(limit)
             )
             return [Transcript(r) for r in rows]
+
+    async def purge_before(self, cutoff: datetime, hold: LegalHold) -> int:
+        """Delete transcripts of chats ended before ``cutoff``, except those under legal hold."""
+        stmt = delete(ChatTranscript).where(ChatTranscript.ended_at < cutoff)
+        if hold.customers:
+            stmt = stmt.where(
+                (ChatTranscript.customer_id.is_(None)) | ChatTranscript.customer_id.not_in(hold.customers)
+            )
+        if hold.calls:
+            stmt = stmt.where(ChatTranscript.chat_id.not_in(hold.calls))
+        async with unit_of_work(self._sessions) as s:
+            result = await s.execute(stmt.execution_options(synchronize_session=False))
+            return int(result.rowcount)  # type: ignore[attr-defined]

@@ -345,3 +345,39 @@ async def test_widget_and_strings_are_served(desk: Bridge) -> None:
         async with http.get(f"{base(desk)}/chat/strings?lang=en", headers={"Origin": SITE}) as r:
             words = await r.json()
         assert words["chat_open"] == "Chat with us" and "chat.too_long" in words["errors"]
+
+
+async def test_no_chat_on_a_call_transfer_to_an_agent_and_retention(desk: Bridge, agents: Agents) -> None:
+    from core.config import LegalHold
+
+    assert desk.webchat is not None
+    service, store = desk.webchat.service, desk.webchat.store
+    a1, a2 = await logged_in(base(desk), "1001"), await logged_in(base(desk), "1002")
+    async with aiohttp.ClientSession() as http:
+        ws1, ws2 = await agent_socket(desk, a1), await agent_socket(desk, a2)
+        agents.ready("1001", status="on_call")  # mobile: no chat while on a call
+        cust = await customer(desk, http, {"phone": "0912000222"})
+        chat_id = (await next_frame(cust, "welcome"))["chat_id"]
+        assert await service.dispatch() == 0 and service.chats[chat_id].agent_id is None
+        agents.ready("1001")
+        assert (await next_frame(ws1, "chat.offer"))["chat"]["chat_id"] == chat_id
+
+        status, body = await a1.send("POST", f"/api/chats/{chat_id}/transfer", {"target": "1003"})
+        assert (status, body["error"]["code"]) == (409, "chat.transfer_refused")  # 1003 is not here
+        agents.ready("1002")
+        status, _ = await a1.send("POST", f"/api/chats/{chat_id}/transfer", {"target": "1002"})
+        assert status == 200
+        assert (await next_frame(ws1, "chat.gone"))["to"] == {"agent": "1002"}
+        offer = (await next_frame(ws2, "chat.offer"))["chat"]
+        assert (offer["chat_id"], offer["transferred_by"]) == (chat_id, "1001")
+        status, _ = await a2.send("POST", f"/api/chats/{chat_id}/end", {"disposition": "sale"})
+        assert status == 200
+        for ws in (cust, ws1, ws2):
+            await ws.close()
+    for c in (a1, a2):
+        await c.http.close()
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert await store.purge_before(later, LegalHold(calls=[chat_id])) == 0  # under legal hold
+    assert await store.purge_before(datetime.now(UTC) - timedelta(days=1), LegalHold()) == 0  # too young
+    assert await store.purge_before(later, LegalHold()) == 1
+    assert desk.ops is not None and "chat_transcripts" in desk.ops.retention.jobs
