@@ -180,11 +180,15 @@ async def main(args: argparse.Namespace) -> None:
 
     bridge.webchat.service.agent_facts = ready
     samples: list[tuple[float, float]] = []
+    lags: list[tuple[float, float]] = []  # (when, how late a 10 ms sleep woke): the bridge loop's stalls
 
     async def sample_cpu() -> None:
         while True:
             samples.append((time.monotonic(), time.process_time()))
-            await asyncio.sleep(0.25)
+            for _ in range(25):
+                t = time.monotonic()
+                await asyncio.sleep(0.01)
+                lags.append((t, time.monotonic() - t - 0.01))
 
     sampler = asyncio.create_task(sample_cpu())
     base = f"http://127.0.0.1:{bridge.web_port}"
@@ -209,7 +213,12 @@ async def main(args: argparse.Namespace) -> None:
             f"p99 {pct(xs, 0.99):.1f} ms, max {max(xs, default=float('nan')):.1f} ms"
             + (f", mean {statistics.fmean(xs):.1f} ms" if xs else "")
         )
+    lag = [x * 1000 for t, x in lags if out["t0"] <= t <= out["t1"]]
     print(f"  bridge CPU while messages flow: {cpu * 100:.0f}% of one core (pid {os.getpid()})")
+    print(
+        f"  bridge event-loop lag: p99 {pct(lag, 0.99):.1f} ms, max {max(lag, default=float('nan')):.1f} ms"
+    )
+    print(f"  machine load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 def cli() -> argparse.Namespace:
