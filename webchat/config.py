@@ -51,6 +51,9 @@ class WebchatConfig(_Section):
     # Transcripts are personal data: purged by the node's scheduled retention after keep_days (the
     # legal hold's customers and chat ids are kept).
     retention: RetentionKind = RetentionKind(keep_days=365)
+    # Chat service level in the reports (GET /api/reports/chat-service-level): answered within this.
+    sl_threshold_seconds: float = Field(60.0, gt=0, le=3600)
+    sl_target: float = Field(0.8, gt=0, le=1)
 
     @field_validator("allowed_origins")
     @classmethod

@@ -34,10 +34,12 @@ from core.errors import Forbidden, TongdaiError, Unauthorized
 from core.http import Access, Args, Call, Route, error_body, status_for
 from core.http import add_routes as register
 from core.phone import to_e164
+from reports.service_level import day_start_utc, parse_period
 from webchat import portal_token
 from webchat.callback_form import CallbackForm
 from webchat.channel import Identity
 from webchat.config import WebchatConfig
+from webchat.report import chat_service_level
 from webchat.service import ChatService, LiveChat
 from webchat.store import TranscriptStore
 
@@ -335,6 +337,12 @@ class TranscriptRef(Args):
     chat_id: str = Field(min_length=1, max_length=64, pattern=r"^chat-[A-Za-z0-9_-]+$")
 
 
+class PeriodArgs(Args):
+    since: str | None = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive, like 2026-11-01")
+    until: str | None = Field(None, description="last day, exclusive")
+    queue: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,38}$", description="one queue only")
+
+
 class CustomerRef(Args):
     customer_id: str = Field(min_length=1, max_length=32)
 
@@ -394,6 +402,13 @@ def add_agent_routes(  # noqa: C901 (one small handler per route)
     async def board(c: Call[Args]) -> Any:
         return service.board()
 
+    async def service_level(c: Call[PeriodArgs]) -> Any:
+        since, until = parse_period(c.args.since, c.args.until, max_days=366)
+        rows = await store.in_period(day_start_utc(since), day_start_utc(until), c.args.queue)
+        cfg = service.cfg
+        report = chat_service_level(rows, threshold=cfg.sl_threshold_seconds, target=cfg.sl_target)
+        return {"since": since.isoformat(), "until": until.isoformat(), **report.to_json()}
+
     people, tag = Access.PEOPLE, "chat"
     errs = (403, 404, 409)
     register(
@@ -418,6 +433,17 @@ def add_agent_routes(  # noqa: C901 (one small handler per route)
                 name="chat.board",
                 tag=tag,
                 result=_OBJ,
+            ),
+            Route(
+                "GET",
+                "/api/reports/chat-service-level",
+                "Chat service level per Vietnam day, queue and tier for [since, until), apart from calls",
+                service_level,
+                PeriodArgs,
+                access=Access.SUPERVISOR,
+                name="reports.chat_service_level",
+                tag="reports",
+                result={"type": "object", "required": ["total", "days", "definitions"]},
             ),
             Route(
                 "GET",

@@ -15,6 +15,7 @@ from core.config import LegalHold
 from core.db import unit_of_work
 from core.errors import NotFound
 from webchat.models import ChatTranscript
+from webchat.report import ChatRow
 
 if TYPE_CHECKING:
     from webchat.service import LiveChat
@@ -95,6 +96,20 @@ class TranscriptStore:
                 .limit(limit)
             )
             return [Transcript(r) for r in rows]
+
+    async def in_period(self, start: datetime, end: datetime, queue: str | None = None) -> list[ChatRow]:
+        """The chats that started in [start, end), for the service-level report."""
+        q = select(
+            ChatTranscript.queue,
+            ChatTranscript.acd_tier,
+            ChatTranscript.started_at,
+            ChatTranscript.answered_at,
+        )
+        q = q.where(ChatTranscript.started_at >= start, ChatTranscript.started_at < end)
+        if queue:
+            q = q.where(ChatTranscript.queue == queue)
+        async with self._sessions() as s:
+            return [ChatRow(*r) for r in (await s.execute(q)).all()]
 
     async def purge_before(self, cutoff: datetime, hold: LegalHold) -> int:
         """Delete transcripts of chats ended before ``cutoff``, except those under legal hold."""

@@ -381,3 +381,38 @@ async def test_no_chat_on_a_call_transfer_to_an_agent_and_retention(desk: Bridge
     assert await store.purge_before(datetime.now(UTC) - timedelta(days=1), LegalHold()) == 0  # too young
     assert await store.purge_before(later, LegalHold()) == 1
     assert desk.ops is not None and "chat_transcripts" in desk.ops.retention.jobs
+
+
+async def test_chat_service_level_report(desk: Bridge, agents: Agents) -> None:
+    a1, sup = await logged_in(base(desk), "1001"), await logged_in(base(desk), "9000")
+    today = datetime.now(VN_TZ).date()  # before the chats: a run across midnight stays in the period
+    async with aiohttp.ClientSession() as http:
+        gone = await customer(desk, http, {"phone": "0912000333"})  # leaves before anyone takes it
+        await next_frame(gone, "welcome")
+        await gone.close()
+        ws1 = await agent_socket(desk, a1)
+        agents.ready("1001")
+        served = await customer(desk, http, {"phone": "0912000444"})
+        chat_id = (await next_frame(ws1, "chat.offer"))["chat"]["chat_id"]
+        status, _ = await a1.send("POST", f"/api/chats/{chat_id}/end", {"disposition": "resolved"})
+        assert status == 200
+        await served.close()
+        await ws1.close()
+    period = f"since={today.isoformat()}&until={(today + timedelta(days=2)).isoformat()}"
+    status, report = await sup.send("GET", f"/api/reports/chat-service-level?{period}")
+    assert status == 200, report
+    total = report["total"]
+    assert (total["offered"], total["answered"], total["abandoned"], total["answered_in_sl"]) == (2, 1, 1, 1)
+    assert total["sl"] == 0.5 and report["queues"]["mobile"]["offered"] == 2
+    assert sum(d["offered"] for d in report["days"].values()) == 2 and set(report["days"]) <= {
+        today.isoformat(),
+        (today + timedelta(days=1)).isoformat(),
+    }
+    status, body = await a1.send("GET", f"/api/reports/chat-service-level?{period}")
+    assert (status, body["error"]["code"]) == (403, "access.supervisors_only")
+    status, body = await sup.send("GET", "/api/reports/chat-service-level?since=2026-13-01&until=x")
+    assert (status, body["error"]["code"]) == (400, "report.bad_period")
+    status, board = await sup.send("GET", "/api/chats/board")
+    assert status == 200 and board == {"queues": {"mobile": {"waiting": 0, "longest": 0.0}}, "agents": {}}
+    for c in (a1, sup):
+        await c.http.close()
