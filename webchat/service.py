@@ -384,10 +384,11 @@ class ChatService:
     def board(self) -> dict[str, Any]:
         """Waiting chats per queue and each agent's chat load (the wallboard's chat block)."""
         now = self._clock()
-        waiting = {
-            q: {"waiting": len(f), "longest": round(max((now - c.arrived_at for c in f), default=0.0), 1)}
-            for q, f in self.dispatcher.waiting.items()
-        }
+        waiting = {}
+        for q in self.cfg.queues:
+            f = self.dispatcher.waiting.get(q.name, [])
+            longest = max((now - c.arrived_at for c in f), default=0.0)
+            waiting[q.name] = {"waiting": len(f), "longest": round(longest, 1)}
         load: dict[str, int] = {}
         for c in self.chats.values():
             if c.agent_id:

@@ -133,6 +133,11 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     # The gold customer went ahead of the standard one, who waited longer.
     await expect(standard.get_by_test_id("chat-status")).to_contain_text("vị trí số 2")
 
+    # The supervisors' wallboard shows the two waiting chats.
+    wall = await log_in(browser, base, "9000", "/wallboard")
+    mobile = wall.locator("[data-testid=chat-queue-row][data-queue=mobile]")
+    await expect(mobile.get_by_test_id("chat-waiting")).to_have_text("2")
+
     agent = await log_in(browser, base, "1001")
     chat = agent.get_by_test_id("chat")
     await expect(chat).to_have_count(1)
@@ -140,6 +145,8 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     await expect(chat.get_by_test_id("pop-customer-id")).to_have_text(GOLD)
     await expect(chat.get_by_test_id("chat-page")).to_have_text(f"{SITE}/goi-cuoc")
     await expect(gold.get_by_test_id("chat-status")).to_contain_text("Nhân viên đã tham gia")
+    await expect(mobile.get_by_test_id("chat-waiting")).to_have_text("1")
+    await expect(wall.locator("[data-testid=chat-agent-load][data-agent='1001']")).to_have_text("#1001: 1")
 
     hostile = [
         '<script>window.pwned = 1</script><img src=x onerror="window.pwned=2">',
@@ -192,6 +199,7 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     assert [i.call_id for i in again.recent_interactions if i.kind == "chat"] == [rows[0].row.chat_id]
 
     assert watch_of(agent).errors == [] and watch_of(agent).csp == []
+    assert watch_of(wall).errors == [] and watch_of(wall).csp == []
     assert PAGE_ERRORS[gold] == [] and PAGE_ERRORS[standard] == []
 
 

@@ -413,6 +413,7 @@ async def test_chat_service_level_report(desk: Bridge, agents: Agents) -> None:
     status, body = await sup.send("GET", "/api/reports/chat-service-level?since=2026-13-01&until=x")
     assert (status, body["error"]["code"]) == (400, "report.bad_period")
     status, board = await sup.send("GET", "/api/chats/board")
-    assert status == 200 and board == {"queues": {"mobile": {"waiting": 0, "longest": 0.0}}, "agents": {}}
+    idle = {"waiting": 0, "longest": 0.0}
+    assert status == 200 and board == {"queues": {"mobile": idle, "internet": idle}, "agents": {}}
     for c in (a1, sup):
         await c.http.close()
