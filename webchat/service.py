@@ -320,6 +320,9 @@ class ChatService:
             chat.next_id(), "agent", clean(text, self.cfg.max_message_bytes), self._wall(), agent_id
         )
         chat.messages.append(msg)
+        # Echoed to the agent's pages first: on their socket it comes before its delivery states.
+        echo = {"type": "chat.message", "chat_id": chat.id, "message": msg.to_json()}
+        await self._desk.send_agent(agent_id, echo)
         await self.channels[chat.channel].send(chat.conversation, msg.id, msg.text, msg.at)
         return msg
 

@@ -33,7 +33,7 @@ function chatView(entry) {
       ${c.transferred_by ? html` · ${t("chat.transferred_by")} #${c.transferred_by}` : nothing}</p>
     <p class="chat-page">${t("chat.page")}: <span data-testid="chat-page">${c.page}</span></p>
     <div data-testid="chat-profile">${c.customer ? customerView(c.customer) : html`<h3>${who}</h3>`}</div>
-    <div class="chat-log" aria-live="polite" data-testid="chat-log">${repeat(c.messages, (m) => m.id, messageView)}</div>
+    <div class="chat-log" role="log" tabindex="0" aria-label=${who} data-testid="chat-log">${repeat(c.messages, (m) => m.id, messageView)}</div>
     ${entry.typing ? html`<p class="muted" data-testid="chat-typing">${t("chat.typing")}</p>` : nothing}
     ${entry.left ? html`<p class="muted" data-testid="chat-left">${t("chat.left")}</p>` : nothing}
     <form @submit=${(e) => send(e, c)}>

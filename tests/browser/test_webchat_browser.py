@@ -23,7 +23,7 @@ from core.vietnam import VN_TZ
 from crm_bridge.demo_data import load_demo
 from ivr.models import CallbackRequest
 from tests.asterisk.conftest import AsteriskSandbox
-from tests.browser.support import log_in, watch_of
+from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.support.settings import free_port
 from tongdai.app import Bridge
 from webchat import portal_token
@@ -183,6 +183,8 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     await expect(chat.get_by_test_id("chat-msg-state").last).to_have_attribute("data-state", "read")
     for page in (gold, agent):
         assert await page.evaluate("() => window.pwned") is None
+    found = await axe_violations(agent, base)  # the desktop with a chat open passes axe-core
+    assert not found, describe(found)
 
     # End with a disposition: the transcript is stored, the chat is in the customer's history, and the
     # standard customer's chat is offered next with their (phone-matched) profile.

@@ -181,6 +181,8 @@ async def test_gold_first_messages_both_ways_and_transcript(desk: Bridge, agents
         assert status == 200
         m = await next_frame(gold, "message")
         assert m["text"] == "Chào anh <i>!</i>" and m["id"] == reply["id"]
+        # The agent's pages get their own message first, then its states (never a state before it).
+        assert (await next_frame(ws1, "chat.message"))["message"]["id"] == reply["id"]
         assert (await next_frame(ws1, "chat.delivery"))["state"] == "delivered"
         await gold.send_json({"type": "read", "id": m["id"]})
         assert (await next_frame(ws1, "chat.delivery"))["state"] == "read"

@@ -88,7 +88,7 @@
     .panel{width:340px;max-height:520px;display:flex;flex-direction:column;background:#fff;border:1px solid #c4c7c5;border-radius:8px;box-shadow:0 4px 16px #0003;margin-bottom:8px}
     .head{padding:8px 12px;font-weight:600;border-bottom:1px solid #e0e0e0;display:flex;justify-content:space-between}
     .log{flex:1;overflow-y:auto;padding:8px;min-height:120px}
-    .msg{unicode-bidi:isolate;white-space:pre-wrap;overflow-wrap:anywhere;max-height:240px;overflow-y:auto;margin:4px 0;padding:6px 8px;border-radius:6px;background:#f1f3f4}
+    .msg{unicode-bidi:isolate;white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;padding:6px 8px;border-radius:6px;background:#f1f3f4}
     .msg.me{background:#d3e3fd;margin-left:24px}
     .msg small{display:block;color:#5f6368;font-size:11px}
     .note{color:#5f6368;font-size:12px;margin:4px 0}
@@ -169,7 +169,8 @@
 
   function startChat(identity) {
     const p = openPanel(w("chat_title"));
-    log = el("div", {class: "log", "aria-live": "polite", "data-testid": "chat-log"});
+    // A log (announced politely), focusable so a keyboard can scroll it.
+    log = el("div", {class: "log", role: "log", tabindex: "0", "aria-label": w("chat_title"), "data-testid": "chat-log"});
     status = el("p", {class: "note", role: "status", "data-testid": "chat-status"}, w("connecting"));
     typingNote = el("p", {class: "note", "data-testid": "chat-typing", hidden: ""}, w("agent_typing"));
     const box = el("textarea", {rows: "2", "aria-label": w("message"), "data-testid": "chat-input"});
