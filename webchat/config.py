@@ -45,6 +45,8 @@ class WebchatConfig(_Section):
     max_message_bytes: int = Field(16_384, ge=256, le=65_536)  # UTF-8 bytes of one message
     max_messages_per_minute: int = Field(30, ge=1, le=600)  # per customer socket
     max_chats_per_agent: int = Field(3, ge=1, le=20)
+    # An agent holding chats with no desktop page open this long: their chats go back to the queue.
+    agent_away_seconds: float = Field(30.0, gt=0, le=3600)
     hello_timeout: float = Field(10.0, gt=0, le=120)  # seconds a new socket has to say who it is
     queues: list[ChatQueueConfig] = []
     callback: CallbackFormConfig = CallbackFormConfig()

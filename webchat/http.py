@@ -94,6 +94,10 @@ class WebChannel:
 
     async def notify(self, conversation: str, event: str, data: dict[str, Any]) -> None:
         await self._send(conversation, {"type": event, **data})
+        ws = self.sockets.get(conversation)
+        if event == "ended" and ws is not None:  # nothing more to say: the widget shows the end
+            with contextlib.suppress(Exception):
+                await ws.close(code=1000, message=b"chat ended")
 
     async def close_all(self) -> None:
         for ws in list(self.sockets.values()):

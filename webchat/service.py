@@ -180,6 +180,7 @@ class ChatService:
         self._clock, self._wall = clock, wall
         self._free_since: dict[str, float] = {}
         self._passed_on: dict[str, frozenset[str]] = {}  # agent → chats they transferred to a queue
+        self._away_since: dict[str, float] = {}  # agent holding chats → since when no desktop is open
         self._lock = asyncio.Lock()  # one dispatch at a time: two never offer one chat
         self._task: asyncio.Task[None] | None = None
         self.tick_seconds = 0.5
@@ -208,7 +209,9 @@ class ChatService:
                 log.exception("webchat tick failed")
 
     async def tick(self) -> None:
-        """Offer what can be offered, tell waiting customers their place, offer the callback form."""
+        """Take chats back from agents whose desktop is gone, offer what can be offered, tell waiting
+        customers their place, offer the callback form."""
+        await self._reclaim()
         await self.dispatch()
         now = self._clock()
         for w in self.dispatcher.due_for_callback(now):
@@ -232,7 +235,11 @@ class ChatService:
     ) -> LiveChat:
         if self.cfg.queue(queue) is None:
             raise UnknownTopic(f"no chat topic {queue!r}")
-        customer = await self._profiles.profile(identity.customer_id, identity.phone)
+        try:
+            customer = await self._profiles.profile(identity.customer_id, identity.phone)
+        except Exception:  # the directory is down: the chat goes on, unidentified, at the lowest tier
+            log.exception("chat profile lookup failed; the chat waits unidentified")
+            customer = None
         tier = self._tier_of(customer.get("tier") if customer else None)
         chat = LiveChat(
             id=f"chat-{secrets.token_urlsafe(9)}",
@@ -405,6 +412,28 @@ class ChatService:
         if chat is None:
             raise ChatOver("this chat has ended")
         return chat
+
+    async def _reclaim(self) -> None:
+        """A chat whose agent has had no desktop page open for ``agent_away_seconds`` goes back to its
+        queue with its original arrival (its place kept), so a closed laptop strands no customer."""
+        connected = set(self._desk.connected_agents())
+        now = self._clock()
+        for agent_id in {c.agent_id for c in self.chats.values() if c.agent_id}:
+            if agent_id in connected:
+                self._away_since.pop(agent_id, None)
+                continue
+            since = self._away_since.setdefault(agent_id, now)
+            if now - since < self.cfg.agent_away_seconds:
+                continue
+            del self._away_since[agent_id]
+            for chat in self.mine(agent_id):
+                if chat.customer_gone:  # nobody to serve: it ends, stored as the agent left it
+                    await self._finish(chat, agent_id, "agent_away")
+                    continue
+                chat.agent_id, chat.transferred_by = None, agent_id
+                self.dispatcher.join(WaitingChat(chat.id, chat.tier, chat.arrived, queue=chat.queue))
+                await self._notify(chat, "waiting", {})
+                await self._audit(agent_id, "chat.reclaimed", "chat", chat.id, "no desktop open")
 
     async def _available(self) -> list[ChatAgent]:
         connected = set(self._desk.connected_agents())

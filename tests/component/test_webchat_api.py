@@ -419,3 +419,32 @@ async def test_chat_service_level_report(desk: Bridge, agents: Agents) -> None:
     assert status == 200 and board == {"queues": {"mobile": idle, "internet": idle}, "agents": {}}
     for c in (a1, sup):
         await c.http.close()
+
+
+async def test_a_chat_goes_back_to_the_queue_when_its_agent_s_desktop_is_gone(
+    desk: Bridge, agents: Agents
+) -> None:
+    assert desk.webchat is not None
+    service = desk.webchat.service
+    service.cfg = service.cfg.model_copy(update={"agent_away_seconds": 0.3})
+    a1, a2 = await logged_in(base(desk), "1001"), await logged_in(base(desk), "1002")
+    async with aiohttp.ClientSession() as http:
+        ws1 = await agent_socket(desk, a1)
+        agents.ready("1001")
+        cust = await customer(desk, http, {"phone": "0912000555"})
+        chat_id = (await next_frame(ws1, "chat.offer"))["chat"]["chat_id"]
+        await next_frame(cust, "agent")
+        await ws1.close()  # the laptop is closed
+        await next_frame(cust, "waiting")
+        ws2 = await agent_socket(desk, a2)
+        agents.ready("1002")
+        back = (await next_frame(ws2, "chat.offer"))["chat"]
+        assert (back["chat_id"], back["transferred_by"]) == (chat_id, "1001")
+        status, _ = await a2.send("POST", f"/api/chats/{chat_id}/end", {"disposition": "resolved"})
+        assert status == 200
+        await next_frame(cust, "ended")
+        closing = await cust.receive()  # the server closes the customer's socket after the end
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        await ws2.close()
+    for c in (a1, a2):
+        await c.http.close()

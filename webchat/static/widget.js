@@ -132,7 +132,7 @@
   }
 
   // --- chat ------------------------------------------------------------------------------------------
-  let ws = null, log = null, status = null, typingNote = null, typingTimer = 0, lastTyping = 0;
+  let ws = null, log = null, status = null, typingNote = null, typingTimer = 0, lastTyping = 0, ended = false;
   const mine = new Map();  // ref → the customer's message element, until the server names it
 
   function note(text, cls = "note") {
@@ -181,7 +181,8 @@
     let ref = 0;
     ws.onopen = () => ws.send(JSON.stringify({type: "hello", topic: opts.topic, page: location.origin + location.pathname, lang: opts.lang, ...identity}));
     ws.onmessage = (e) => onFrame(JSON.parse(e.data));
-    ws.onclose = () => { status.textContent = w("closed"); send.disabled = true; };
+    ended = false;
+    ws.onclose = () => { if (!ended) status.textContent = w("closed"); send.disabled = true; };
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const text = box.value;
@@ -205,6 +206,8 @@
       status.textContent = f.position ? w("position", {n: f.position}) : w("waiting");
     } else if (f.type === "position") {
       status.textContent = w("position", {n: f.position});
+    } else if (f.type === "waiting") {  // the agent's desktop went away: back in line
+      status.textContent = w("waiting");
     } else if (f.type === "agent") {
       status.textContent = w("agent_joined");
     } else if (f.type === "sent") {
@@ -226,6 +229,7 @@
       b.addEventListener("click", () => showCallbackForm());
       note(w("no_agent")).append(" ", b);
     } else if (f.type === "ended") {
+      ended = true;
       status.textContent = w("ended");
     } else if (f.type === "error") {
       if (f.ref && mine.has(f.ref)) { mine.get(f.ref).remove(); mine.delete(f.ref); }
