@@ -8,8 +8,9 @@ involved: the agents' app_queue states are a fixed list (all ready in ``mobile``
 report them. Every agent holds ``chats / agents`` chats (max_chats_per_agent).
 
 Measured: customer → agent (the customer's websocket frame until the agent's desktop socket has the
-``chat.message``), agent → customer (the agent's ``POST /api/chats/{id}/send`` until the customer's
-socket has the message), and the bridge process's CPU while the messages flow.
+``chat.message``), agent → customer (the agent's ``chat.send`` command on the desktop's websocket, as
+the desktop sends it, until the customer's socket has the message), and the bridge process's CPU
+while the messages flow.
 
     .venv/bin/python bench/bench_webchat.py                       # 500 chats, 50 agents, 20 s
     .venv/bin/python bench/bench_webchat.py --chats 200 --agents 20 --seconds 10 --interval 1
@@ -60,29 +61,27 @@ async def agent_client(base: str, agent: str, to_agent: list[float], replies: as
         f"{base}/login", data={"csrf": csrf, "agent": agent, "password": "demo-1001"}, allow_redirects=False
     ) as r:
         assert r.status == 302, await r.text()
-    async with http.get(f"{base}/") as r:
-        page_csrf = (await r.text()).split('data-csrf="', 1)[1].split('"', 1)[0]
     ws = await http.ws_connect(f"{base}/ws", origin=base)
 
     async def read() -> None:
         async for msg in ws:
             f = json.loads(msg.data)
-            if f["type"] == "chat.message":
+            if f["type"] == "chat.message" and f["message"]["from"] == "customer":  # not our own echo
                 sent_at = float(f["message"]["text"].split(" ", 1)[0])
                 to_agent.append(time.monotonic() - sent_at)
-                await replies.put((http, page_csrf, f["chat_id"]))
+                await replies.put((ws, f["chat_id"]))
 
     return http, ws, asyncio.create_task(read())
 
 
-async def replier(base: str, replies: asyncio.Queue[Any], stop: asyncio.Event) -> None:
+async def replier(replies: asyncio.Queue[Any], stop: asyncio.Event) -> None:
+    n = 0
     while not stop.is_set():
-        http, csrf, chat_id = await replies.get()
-        body = {"text": f"{time.monotonic():.6f} dạ, em kiểm tra ngay"}
-        async with http.post(
-            f"{base}/api/chats/{chat_id}/send", json=body, headers={"X-CSRF-Token": csrf}
-        ) as r:
-            await r.read()
+        ws, chat_id = await replies.get()
+        n += 1
+        # As the desktop does: a command on the agent's websocket (its result frame is not awaited).
+        text = f"{time.monotonic():.6f} dạ, em kiểm tra ngay"
+        await ws.send_json({"id": n, "type": "chat.send", "chat_id": chat_id, "text": text})
 
 
 async def customer_client(
@@ -115,7 +114,7 @@ async def browsers(base: str, args: argparse.Namespace) -> None:
     for _ in range(args.chats):
         await asyncio.wait_for(joined.get(), 60)
     stop = asyncio.Event()
-    repliers = [asyncio.create_task(replier(base, replies, stop)) for _ in range(16)]
+    repliers = [asyncio.create_task(replier(replies, stop)) for _ in range(16)]
     t0 = time.monotonic()
 
     async def talk(ws: aiohttp.ClientWebSocketResponse, i: int) -> None:
@@ -156,7 +155,7 @@ async def main(args: argparse.Namespace) -> None:
         database={"url": f"sqlite+aiosqlite:///{tmp / 'bench.db'}"},
         web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
         redis={"url": None},
-        desktop={"websocket": {"max_per_agent": 3}},
+        desktop={"websocket": {"max_per_agent": 3, "commands_per_second": 100}},
         agents=[
             *base_config()["agents"],
             *({"id": a, "name": f"Agent {a}", "phone": "local", "password_hash": demo_hash} for a in agents),

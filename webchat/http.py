@@ -326,7 +326,8 @@ class Send(ChatRef):
 
 
 class Read(ChatRef):
-    id: str = Field(min_length=1, max_length=80)
+    # Not "id": a websocket command's own id travels under that name.
+    message_id: str = Field(min_length=1, max_length=80)
 
 
 class Transfer(ChatRef):
@@ -368,7 +369,7 @@ def add_agent_routes(  # noqa: C901 (one small handler per route)
         return {}
 
     async def read(c: Call[Read]) -> Any:
-        await service.agent_read(c.who.agent_id, c.args.chat_id, c.args.id)
+        await service.agent_read(c.who.agent_id, c.args.chat_id, c.args.message_id)
         return {}
 
     async def transfer(c: Call[Transfer]) -> Any:
@@ -498,7 +499,7 @@ def add_agent_routes(  # noqa: C901 (one small handler per route)
             Route(
                 "POST",
                 "/api/chats/{chat_id}/read",
-                "The customer's messages up to id are read",
+                "The customer's messages up to message_id are read",
                 read,
                 Read,
                 access=people,

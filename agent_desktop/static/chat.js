@@ -2,12 +2,13 @@
 // desktop's websocket with the same profile the screen pop shows and the page the customer came from;
 // messages both ways with typing and delivered/read states; transfer to an agent or a queue; end with
 // a disposition (the transcript goes to the customer's history). Every message is text (lit escapes
-// it), isolated for bidirectional text.
+// it), isolated for bidirectional text. Messages, typing and read go as commands on the desktop's
+// websocket (no HTTP request, no session read each time); the rest over the JSON API.
 import {api} from "./lib/http.js";
 import {errorText, t} from "./lib/i18n.js";
 import {hm} from "./lib/format.js";
 import {html, nothing, render, repeat} from "./lib/html.js";
-import {customerView} from "./desktop.js";
+import {customerView, socket} from "./desktop.js";
 
 const card = document.getElementById("chats");
 const list = document.getElementById("chat-list");
@@ -65,9 +66,10 @@ async function send(e, c) {
   e.preventDefault();
   const box = e.currentTarget.querySelector("textarea");
   if (!box.value.trim()) return;
-  const m = await call(() => api("POST", `/api/chats/${c.chat_id}/send`, {text: box.value}));
+  const m = await call(() => socket.command("chat.send", {chat_id: c.chat_id, text: box.value}));
   if (m) {
     box.value = "";
+    lastTyping = 0;
     if (!c.messages.some((x) => x.id === m.id)) c.messages.push(m);
     show();
   }
@@ -77,15 +79,21 @@ function typing(c) {
   const now = Date.now();
   if (now - lastTyping < 2000) return;
   lastTyping = now;
-  api("POST", `/api/chats/${c.chat_id}/typing`).catch(() => {});
+  socket.command("chat.typing", {chat_id: c.chat_id}).catch(() => {});
 }
 
+const reading = new Set();  // chat ids with a read command in flight
+
 function markRead(c) {
-  if (document.visibilityState !== "visible") return;
+  if (document.visibilityState !== "visible" || reading.has(c.chat_id)) return;
   const last = [...c.messages].reverse().find((m) => m.from === "customer");
   if (!last || last.state === "read") return;
-  last.state = "read";
-  api("POST", `/api/chats/${c.chat_id}/read`, {id: last.id}).catch(() => {});
+  reading.add(c.chat_id);
+  // Marked read once the server has it; a refused command (offline) is tried again on the next render.
+  socket.command("chat.read", {chat_id: c.chat_id, message_id: last.id})
+    .then(() => { for (const m of c.messages) if (m.from === "customer") m.state = "read"; })
+    .catch(() => {})
+    .finally(() => { reading.delete(c.chat_id); if (chats.has(c.chat_id)) markRead(c); });
 }
 
 async function transfer(e, c) {

@@ -15,7 +15,7 @@ let customerId = "";    // the customer the disposition goes to (pop or search)
 let opened = [];        // profiles opened from search (below the call's customer, or alone)
 const unmasked = new Map();  // customer_id → the ID number an audited unmask returned
 
-const socket = new DeskSocket({onFrame, onOpen: refreshToday});
+export const socket = new DeskSocket({onFrame, onOpen: refreshToday});
 
 const failure = (err) => `${t("desk.error")}: ${errorText(err)}`;
 function say(el, text, cls = "muted") { el.textContent = text; el.className = cls; }

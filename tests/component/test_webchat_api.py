@@ -170,7 +170,9 @@ async def test_gold_first_messages_both_ways_and_transcript(desk: Bridge, agents
         await gold.send_json({"type": "message", "ref": 2, "text": "y" * 17_000})
         assert (await next_frame(gold, "error"))["code"] == "chat.too_long"
 
-        status, _ = await a1.send("POST", f"/api/chats/{gold_chat}/read", {"id": got["message"]["id"]})
+        status, _ = await a1.send(
+            "POST", f"/api/chats/{gold_chat}/read", {"message_id": got["message"]["id"]}
+        )
         assert status == 200
         assert (await next_frame(gold, "delivery"))["state"] == "read"
         await gold.send_json({"type": "typing"})

@@ -191,6 +191,7 @@
       mine.set(ref, showMessage({text, state: "sending"}, true));
       ws.send(JSON.stringify({type: "message", ref, text}));
       box.value = "";
+      lastTyping = 0;  // typing the next message is news again
     });
     box.addEventListener("input", () => {
       const now = Date.now();
