@@ -81,7 +81,11 @@ async def _shop_server(tongdai: str) -> web.AppRunner:
             f' data-lang="vi"{tok}>'
             "</script></body></html>"
         )
-        return web.Response(text=body, content_type="text/html")
+        # A strict policy, as an operator's site may have: the widget needs its origin allowed for
+        # scripts and connections, and no inline style.
+        ws = tongdai.replace("http://", "ws://")
+        csp = f"default-src 'self'; script-src 'self' {tongdai}; connect-src {tongdai} {ws}; style-src 'self'"
+        return web.Response(text=body, content_type="text/html", headers={"Content-Security-Policy": csp})
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
@@ -125,6 +129,9 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     assert gold_profile is not None and std_profile is not None
 
     standard = await shop(browser, SITE, path="/ho-tro")
+    # Styled under the shop's strict policy (no inline style): the widget's constructed style sheet.
+    color = await standard.get_by_test_id("chat-open").evaluate("(b) => getComputedStyle(b).backgroundColor")
+    assert color == "rgb(11, 87, 208)"
     await start_chat(standard, phone="0333 333 333")
     await expect(standard.get_by_test_id("chat-status")).to_contain_text("vị trí số 1")
     gold = await shop(browser, SITE, token=portal_token.sign(GOLD, SECRET))

@@ -80,8 +80,7 @@
     for (const k of kids) e.append(k);  // strings become text nodes
     return e;
   };
-  const style = el("style");
-  style.textContent = `:host{all:initial}
+  const css = `:host{all:initial}
     .td{position:fixed;right:16px;bottom:16px;font:14px/1.4 system-ui,sans-serif;color:#1a1a1a;z-index:2147483000}
     .btn{border:0;border-radius:6px;padding:8px 12px;background:#0b57d0;color:#fff;cursor:pointer;margin:2px}
     .btn.alt{background:#e8eaed;color:#1a1a1a}
@@ -97,7 +96,18 @@
     textarea{flex:1;resize:none}
     label{display:block;width:100%}`;
   const launcher = el("div", {class: "td"});
-  root.append(style, launcher);
+  // A constructed style sheet: a site whose Content-Security-Policy forbids inline styles still
+  // shows the widget styled (a <style> element only where constructed sheets are not supported).
+  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+    root.append(launcher);
+  } else {
+    const style = el("style");
+    style.textContent = css;
+    root.append(style, launcher);
+  }
   let panel = null;
 
   function link(text) {
