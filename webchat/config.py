@@ -47,6 +47,8 @@ class WebchatConfig(_Section):
     max_chats_per_agent: int = Field(3, ge=1, le=20)
     # An agent holding chats with no desktop page open this long: their chats go back to the queue.
     agent_away_seconds: float = Field(30.0, gt=0, le=3600)
+    # A customer whose socket closed (a reload) may take the chat up again this long with its secret.
+    resume_seconds: float = Field(60.0, ge=0, le=3600)
     hello_timeout: float = Field(10.0, gt=0, le=120)  # seconds a new socket has to say who it is
     queues: list[ChatQueueConfig] = []
     callback: CallbackFormConfig = CallbackFormConfig()

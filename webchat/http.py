@@ -241,22 +241,29 @@ class CustomerEdge:
             hello = json.loads(msg.data)
             if not isinstance(hello, dict) or hello.get("type") != "hello":
                 raise IdentityRequired("say hello first")
-            identity = self.identity(hello)
             self.channel.sockets[conversation] = ws
-            chat = await self.service.open(
-                "web",
-                conversation,
-                identity,
-                str(hello.get("topic") or ""),
-                page=str(hello.get("page") or ""),
-                lang=str(hello.get("lang") or "vi"),
-            )
+            if hello.get("resume"):
+                chat = await self.service.resume(str(hello["resume"]), conversation)
+            else:
+                chat = await self.service.open(
+                    "web",
+                    conversation,
+                    self.identity(hello),
+                    str(hello.get("topic") or ""),
+                    page=str(hello.get("page") or ""),
+                    lang=str(hello.get("lang") or "vi"),
+                )
         except (TongdaiError, ValueError) as err:
             self.channel.sockets.pop(conversation, None)
             await self._refuse(ws, err)
             return None
         self.channel.chat_of[conversation] = chat.id
-        await ws.send_json({"type": "welcome", "chat_id": chat.id, "position": chat.position})
+        messages = [m.to_json() for m in chat.messages]  # empty unless resumed
+        welcome = {"chat_id": chat.id, "position": chat.position, "resume": chat.resume, "messages": messages}
+        await ws.send_json({"type": "welcome", **welcome, "agent": chat.agent_id is not None})
+        for m in chat.messages:  # the agent's messages written while the customer was away: now shown
+            if m.sender == "agent" and m.state == "sent":
+                await self.service.delivered(chat.id, m.id, "delivered")
         return chat
 
     async def _serve(self, ws: web.WebSocketResponse, chat: LiveChat) -> None:

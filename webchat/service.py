@@ -120,6 +120,8 @@ class LiveChat:
     position: int | None = None
     callback_offered: bool = False
     customer_gone: bool = False
+    gone_at: float | None = None  # the dispatcher's clock, when the customer's socket closed
+    resume: str = ""  # the secret a reconnecting widget gives back to take this chat up again
     transferred_by: str | None = None
     _seq: int = 0
 
@@ -212,6 +214,7 @@ class ChatService:
         """Take chats back from agents whose desktop is gone, offer what can be offered, tell waiting
         customers their place, offer the callback form."""
         await self._reclaim()
+        await self._abandon_gone()
         await self.dispatch()
         now = self._clock()
         for w in self.dispatcher.due_for_callback(now):
@@ -253,6 +256,7 @@ class ChatService:
             started_at=self._wall(),
             arrived=self._clock(),
             customer=customer,
+            resume=secrets.token_urlsafe(18),
         )
         self.chats[chat.id] = chat
         self.dispatcher.join(WaitingChat(chat.id, tier, chat.arrived, queue=queue))
@@ -294,17 +298,41 @@ class ChatService:
                 await self._advance(chat, m, "read")
 
     async def customer_left(self, chat_id: str) -> None:
-        """The customer's socket closed. A waiting chat ends (abandoned); an answered one stays with
-        its agent until they end it with a disposition."""
+        """The customer's socket closed (a reload, a lost connection, gone). A waiting chat leaves the
+        line and ends as abandoned unless they come back within ``resume_seconds``; an answered one
+        stays with its agent until they end it with a disposition."""
         chat = self.chats.get(chat_id)
         if chat is None:
             return
-        chat.customer_gone = True
+        chat.customer_gone, chat.gone_at = True, self._clock()
         if chat.agent_id is None:
             self.dispatcher.leave(chat.id)
-            await self._finish(chat, None, "abandoned")
         else:
             await self._desk.send_agent(chat.agent_id, {"type": "chat.left", "chat_id": chat.id})
+
+    async def resume(self, token: str, conversation: str) -> LiveChat:
+        """A customer's widget back with its chat's resume secret (after a reload): the chat goes on
+        on the new conversation, waiting again at its old place or back with its agent."""
+        chat = next(
+            (c for c in self.chats.values() if c.resume and secrets.compare_digest(c.resume, token)), None
+        )
+        if chat is None or not chat.customer_gone:  # unknown, over, or still open elsewhere
+            raise ChatOver("this chat can no longer be resumed")
+        chat.conversation, chat.customer_gone, chat.gone_at = conversation, False, None
+        if chat.agent_id is None:
+            self.dispatcher.join(WaitingChat(chat.id, chat.tier, chat.arrived, queue=chat.queue))
+            chat.position = self.dispatcher.position(chat.id, self._clock())
+            await self.dispatch()
+        else:
+            await self._desk.send_agent(chat.agent_id, {"type": "chat.back", "chat_id": chat.id})
+        return chat
+
+    async def _abandon_gone(self) -> None:
+        now = self._clock()
+        for chat in list(self.chats.values()):
+            gone = chat.gone_at is not None and now - chat.gone_at >= self.cfg.resume_seconds
+            if chat.customer_gone and chat.agent_id is None and gone:
+                await self._finish(chat, None, "abandoned")
 
     # --- the agent's side (the desktop's routes) ----------------------------------------------------
 
@@ -320,9 +348,8 @@ class ChatService:
         return chat
 
     async def agent_send(self, agent_id: str, chat_id: str, text: str) -> Message:
+        """To the customer; while their socket is away it waits in the chat (shown when they resume)."""
         chat = self._owned(agent_id, chat_id)
-        if chat.customer_gone:
-            raise ChatOver("the customer has left this chat")
         msg = Message(
             chat.next_id(), "agent", clean(text, self.cfg.max_message_bytes), self._wall(), agent_id
         )

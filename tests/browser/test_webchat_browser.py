@@ -193,6 +193,14 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     found = await axe_violations(agent, base)  # the desktop with a chat open passes axe-core
     assert not found, describe(found)
 
+    # The customer reloads the page: the widget takes the same chat up again, its messages with it.
+    await gold.reload()
+    await expect(gold.get_by_test_id("chat-mine")).to_have_count(3)
+    await expect(gold.get_by_test_id("chat-theirs")).to_have_text(reply)
+    await expect(gold.get_by_test_id("chat-status")).to_contain_text("Nhân viên đã tham gia")
+    await say(gold, "Em vừa tải lại trang")
+    await expect(chat.locator("[data-testid=chat-msg][data-from=customer]")).to_have_count(4)
+
     # End with a disposition: the transcript is stored, the chat is in the customer's history, and the
     # standard customer's chat is offered next with their (phone-matched) profile.
     await chat.get_by_test_id("chat-end").click()
@@ -202,7 +210,7 @@ async def test_gold_chat_first_profile_hostile_text_and_history(chat_bridge: Bri
     rows = await b.webchat.store.of_customer(GOLD)
     assert len(rows) == 1 and rows[0].row.agent_id == "1001" and rows[0].row.disposition
     transcript = (await b.webchat.store.get(rows[0].row.chat_id)).to_json()
-    assert [m["text"] for m in transcript["messages"]] == [*hostile, reply]
+    assert [m["text"] for m in transcript["messages"]] == [*hostile, reply, "Em vừa tải lại trang"]
     again = await b.directory.by_customer_id(GOLD)
     assert again is not None
     assert [i.call_id for i in again.recent_interactions if i.kind == "chat"] == [rows[0].row.chat_id]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from core.models import AuditEntry
 from core.vietnam import VN_TZ
 from crm_bridge.demo_data import load_demo
+from tests.asterisk.conftest import eventually
 from tests.support.api_client import Client, logged_in
 from tests.support.desktop import next_frame
 from tests.support.settings import free_port, make_settings
@@ -51,6 +52,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Bridge]:
             "allowed_origins": [SITE],
             "portal_secret": SECRET,
             "max_chats_per_agent": 1,
+            "resume_seconds": 1.0,
             "queues": [
                 {"name": "mobile", "label_vi": "Di động", "offer_callback_after": 1.0},
                 {"name": "internet"},
@@ -392,8 +394,10 @@ async def test_chat_service_level_report(desk: Bridge, agents: Agents) -> None:
     today = datetime.now(VN_TZ).date()  # before the chats: a run across midnight stays in the period
     async with aiohttp.ClientSession() as http:
         gone = await customer(desk, http, {"phone": "0912000333"})  # leaves before anyone takes it
-        await next_frame(gone, "welcome")
+        gone_id = (await next_frame(gone, "welcome"))["chat_id"]
         await gone.close()
+        service = desk.webchat.service  # type: ignore[union-attr]
+        await eventually(lambda: gone_id not in service.chats, timeout=20)  # after resume_seconds
         ws1 = await agent_socket(desk, a1)
         agents.ready("1001")
         served = await customer(desk, http, {"phone": "0912000444"})
@@ -450,3 +454,42 @@ async def test_a_chat_goes_back_to_the_queue_when_its_agent_s_desktop_is_gone(
         await ws2.close()
     for c in (a1, a2):
         await c.http.close()
+
+
+async def test_a_reloaded_widget_takes_its_chat_up_again(desk: Bridge, agents: Agents) -> None:
+    a1 = await logged_in(base(desk), "1001")
+    async with aiohttp.ClientSession() as http:
+        # Waiting, reloaded: back at its place.
+        first = await customer(desk, http, {"phone": "0912000666"})
+        hello = await next_frame(first, "welcome")
+        await first.close()
+        again = await http.ws_connect(f"{base(desk)}/chat/ws", headers={"Origin": SITE})
+        await again.send_json({"type": "hello", "resume": hello["resume"]})
+        back = await next_frame(again, "welcome")
+        assert (back["chat_id"], back["position"], back["agent"]) == (hello["chat_id"], 1, False)
+        # Answered, then away: the agent is told, writes anyway; the customer is back with it.
+        ws1 = await agent_socket(desk, a1)
+        agents.ready("1001")
+        chat_id = (await next_frame(ws1, "chat.offer"))["chat"]["chat_id"]
+        await again.send_json({"type": "message", "text": "alo"})
+        await next_frame(ws1, "chat.message")
+        await again.close()
+        await next_frame(ws1, "chat.left")
+        status, reply = await a1.send("POST", f"/api/chats/{chat_id}/send", {"text": "anh còn đó không?"})
+        assert status == 200 and reply["state"] == "sent"
+        third = await http.ws_connect(f"{base(desk)}/chat/ws", headers={"Origin": SITE})
+        await third.send_json({"type": "hello", "resume": back["resume"]})
+        w3 = await next_frame(third, "welcome")
+        assert w3["agent"] is True and [m["text"] for m in w3["messages"]] == ["alo", "anh còn đó không?"]
+        await next_frame(ws1, "chat.back")
+        assert (await next_frame(ws1, "chat.delivery"))["state"] == "delivered"
+        # The secret works once per absence: a second socket with it while this one is open is refused.
+        thief = await http.ws_connect(f"{base(desk)}/chat/ws", headers={"Origin": SITE})
+        await thief.send_json({"type": "hello", "resume": back["resume"]})
+        assert (await next_frame(thief, "error"))["code"] == "chat.ended"
+        wrong = await http.ws_connect(f"{base(desk)}/chat/ws", headers={"Origin": SITE})
+        await wrong.send_json({"type": "hello", "resume": "not-a-secret"})
+        assert (await next_frame(wrong, "error"))["code"] == "chat.ended"
+        for ws in (third, thief, wrong, ws1):
+            await ws.close()
+    await a1.http.close()

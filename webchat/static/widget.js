@@ -136,12 +136,19 @@
     const close = el("button", {class: "btn alt", type: "button", "aria-label": w("close")}, "×");
     panel = el("section", {class: "panel", role: "dialog", "aria-label": title},
       el("div", {class: "head"}, el("span", {}, title), close));
-    close.addEventListener("click", () => { stopChat(); panel.remove(); panel = null; });
+    // Closed on purpose: a reload does not take the chat up again.
+    close.addEventListener("click", () => { store.set(""); stopChat(); panel.remove(); panel = null; });
     launcher.prepend(panel);
     return panel;
   }
 
   // --- chat ------------------------------------------------------------------------------------------
+  // The chat's resume secret, per tab: a reload takes the same chat up again (webchat.resume_seconds).
+  const KEY = "tongdai-chat-resume";
+  const store = {
+    get() { try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; } },
+    set(v) { try { if (v) sessionStorage.setItem(KEY, v); else sessionStorage.removeItem(KEY); } catch (e) { /* storage off */ } },
+  };
   let ws = null, log = null, status = null, typingNote = null, typingTimer = 0, lastTyping = 0, ended = false;
   const mine = new Map();  // ref → the customer's message element, until the server names it
 
@@ -214,7 +221,9 @@
 
   function onFrame(f) {
     if (f.type === "welcome") {
-      status.textContent = f.position ? w("position", {n: f.position}) : w("waiting");
+      store.set(f.resume);
+      for (const m of f.messages || []) showMessage(m, m.from === "customer");
+      status.textContent = f.agent ? w("agent_joined") : f.position ? w("position", {n: f.position}) : w("waiting");
     } else if (f.type === "position") {
       status.textContent = w("position", {n: f.position});
     } else if (f.type === "waiting") {  // the agent's desktop went away: back in line
@@ -241,8 +250,10 @@
       note(w("no_agent")).append(" ", b);
     } else if (f.type === "ended") {
       ended = true;
+      store.set("");
       status.textContent = w("ended");
     } else if (f.type === "error") {
+      if (f.code === "chat.ended") store.set("");  // a resume that came too late
       if (f.ref && mine.has(f.ref)) { mine.get(f.ref).remove(); mine.delete(f.ref); }
       note(errText(f), "note error").setAttribute("role", "alert");
     }
@@ -319,5 +330,6 @@
     chat.addEventListener("click", () => (opts.token ? startChat({token: opts.token}) : askPhone()));
     cb.addEventListener("click", () => showCallbackForm());
     launcher.append(chat, cb);
+    if (store.get()) startChat({resume: store.get()});  // the page was reloaded mid-chat
   });
 })();
