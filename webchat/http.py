@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from core.audit import Audit
 from core.errors import Forbidden, TongdaiError, Unauthorized
@@ -350,6 +350,8 @@ class TranscriptRef(Args):
 
 
 class PeriodArgs(Args):
+    model_config = ConfigDict(json_schema_extra=lambda s: s.update(required=["since", "until"]))
+
     since: str | None = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive, like 2026-11-01")
     until: str | None = Field(None, description="last day, exclusive")
     queue: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,38}$", description="one queue only")

@@ -42,7 +42,7 @@ def _config(base_url: str, cookie: str, csrf: str) -> SchemathesisConfig:
                 {
                     # "until after since, at most reports.max_days days" binds two fields: JSON Schema
                     # cannot say it, so a well-formed period may still be refused with a 400.
-                    "include-path": "/api/reports/service-level",
+                    "include-path-regex": "^/api/reports/(chat-)?service-level$",
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "5xx"]

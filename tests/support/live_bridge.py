@@ -27,6 +27,7 @@ class LiveBridge:
             redis={"url": None},
             desktop={"api_tokens": [{"name": "crm", "token": token, "scopes": list(get_args(Scope))}]},
             cdr={"csv_path": str(data / "none.csv")},
+            webchat={"enabled": True, "queues": [{"name": "mobile"}]},  # its agents' and reports' API too
         )
         self.base = f"http://127.0.0.1:{port}"
         self._ready = threading.Event()
