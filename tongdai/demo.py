@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from asterisk_conf.component import SANDBOX
@@ -80,11 +82,35 @@ async def _on_sandbox(settings: Settings) -> Settings:
     )
 
 
+DEMO_PORTAL_SECRET = "demo-portal-secret-for-the-chat-widget-only"
+
+
+def _with_webchat(settings: Settings) -> Settings:
+    """Web chat on, for the desktop's own origin too, so /chat/demo shows the widget (docs/webchat.md)."""
+    wc = settings.webchat
+    if not wc.queues:
+        return settings
+    port = settings.web.port
+    own = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    update: dict[str, Any] = {"enabled": True, "allowed_origins": [*wc.allowed_origins, *own]}
+    if wc.portal_secret is None:
+        update["portal_secret"] = SecretStr(DEMO_PORTAL_SECRET)
+    return settings.model_copy(update={"webchat": wc.model_copy(update=update)})
+
+
+def _say_channels(settings: Settings, url: str) -> None:
+    hotline, ami_port = settings.hotline.numbers[0], settings.asterisk.ami.port
+    say(f"  hotline {hotline} on the sandbox Asterisk; AMI {ami_port}")
+    if settings.webchat.enabled:
+        say(f"  web chat on a demo shop page: {url}chat/demo (the customer types a phone number),")
+        say(f"  {url}chat/demo?customer=KH0000000002 (a gold customer logged in to the portal)")
+
+
 async def run_demo(
     config_path: str, *, calls: int = 3, keep_running: bool = True, customers: int = 2000
 ) -> None:
     # `tongdai demo` is demo mode: the shipped secrets are accepted, on loopback only (startup_checks).
-    settings = (await _on_sandbox(load_config(config_path))).model_copy(update={"demo": True})
+    settings = _with_webchat((await _on_sandbox(load_config(config_path))).model_copy(update={"demo": True}))
     data = settings.node.data_dir
     conf, sounds = data / "asterisk-conf", data / "sounds"
     write_all(settings, conf)
@@ -123,8 +149,7 @@ async def run_demo(
         say("")
         say(f"tongdai is running. Agent desktop: {url}")
         say("  log in as 1001 / demo-1001 (agent), 9000 / demo-9000 (supervisor)")
-        hotline, ami_port = settings.hotline.numbers[0], settings.asterisk.ami.port
-        say(f"  hotline {hotline} on the sandbox Asterisk; AMI {ami_port}")
+        _say_channels(settings, url)
         say("")
         for i in range(calls):
             c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]

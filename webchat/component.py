@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable, Iterable
+import html
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +21,7 @@ from core.config import QueueConfig, Section
 from crm_bridge.component import CrmComponent
 from crm_bridge.directory import CustomerDirectory
 from ivr.component import IvrComponent
+from webchat import portal_token
 from webchat.abuse import FormGuard
 from webchat.callback_form import CallbackForm
 from webchat.config import WebchatConfig
@@ -142,6 +144,8 @@ async def running(
     def mount(app: web.Application) -> None:
         add_customer_routes(app, edge)
         add_agent_routes(app, service, store, infra.audit)
+        if settings.demo:  # `tongdai demo`: a shop page of this node's own origin, for a look by hand
+            app.router.add_get("/chat/demo", _demo_shop(cfg, id_format.is_valid))
 
     infra.mount(mount)
     if infra.retention is not None:
@@ -151,6 +155,32 @@ async def running(
         yield WebchatComponent(service, store, form)
     finally:
         await service.stop()
+
+
+def _demo_shop(
+    cfg: WebchatConfig, valid_id: Callable[[str], bool]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/chat/demo``: the widget on a page (``?customer=KH…``: as that customer logged in to the
+    portal, whose token this demo signs)."""
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        customer = request.query.get("customer", "")
+        token = ""
+        if customer and valid_id(customer) and cfg.portal_secret is not None:
+            token = portal_token.sign(customer, cfg.portal_secret.get_secret_value())
+        topic = cfg.queues[0].name if cfg.queues else ""
+        attrs = f' data-topic="{html.escape(topic)}" data-lang="vi"'
+        if token:
+            attrs += f' data-token="{html.escape(token)}"'
+        body = (
+            '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cửa hàng (demo)</title>'
+            '<link rel="stylesheet" href="/static/desktop.css"></head><body><main class="desk">'
+            "<h1>Cửa hàng demo</h1><p>Trang của nhà mạng, có nút trò chuyện và gọi lại ở góc phải.</p>"
+            f'</main><script src="/chat/widget.js"{attrs}></script></body></html>'
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    return page
 
 
 SPEC = ComponentSpec("webchat", sections=WebchatSections, checks=(check_chat_queues,))

@@ -180,7 +180,9 @@ class CustomerEdge:
         return self._cors(request, r)
 
     async def callback_form(self, request: web.Request) -> web.StreamResponse:
-        if _origin_ok(self.cfg, request) is None:
+        # A browser sends no Origin on a same-origin GET (the widget on the node's own page): only a
+        # foreign one is refused here; the guard that matters is on the POST.
+        if "Origin" in request.headers and _origin_ok(self.cfg, request) is None:
             return self._error(request, OriginRefused("this site may not use the callback form"))
         return self._cors(request, web.json_response(self.form.form(time.time())))
 

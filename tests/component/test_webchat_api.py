@@ -493,3 +493,39 @@ async def test_a_reloaded_widget_takes_its_chat_up_again(desk: Bridge, agents: A
         for ws in (third, thief, wrong, ws1):
             await ws.close()
     await a1.http.close()
+
+
+async def test_the_demo_shop_page(tmp_path: Path) -> None:
+    """`tongdai demo` turns web chat on for the desktop's own origin and serves a shop page with the
+    widget (a gold customer's portal token signed on request). Only demo mode has it (a node refuses
+    to start outside demo mode with the test suite's shipped secrets, so that half is not run here)."""
+    import re
+
+    from tongdai.demo import _with_webchat
+
+    port = free_port()
+    settings = _with_webchat(
+        make_settings(
+            demo=True,
+            node={"name": "chat-demo", "data_dir": str(tmp_path / "demo")},
+            database={"url": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"},
+            web={"port": port, "allowed_origins": [f"http://127.0.0.1:{port}"]},
+            redis={"url": None},
+            webchat={"queues": [{"name": "mobile"}]},
+        )
+    )
+    assert settings.webchat.enabled and f"http://127.0.0.1:{port}" in settings.webchat.allowed_origins
+    demo = Bridge(settings)
+    await demo.start(connect_ami=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/chat/demo?customer={GOLD}") as r:
+                assert r.status == 200
+                page = await r.text()
+            token = re.search(r'data-token="([^"]+)"', page)
+            assert token and 'src="/chat/widget.js"' in page
+            secret = settings.webchat.portal_secret
+            assert secret is not None
+            assert portal_token.verify(token.group(1), secret.get_secret_value(), valid_id=bool) == GOLD
+    finally:
+        await demo.stop()
