@@ -174,7 +174,7 @@ def _add_desk(
 
     add_api_routes(app, acts, wallboard, web_sessions.end_agent, health_details)
     add_forms(app)
-    _add_reports(app, settings, bridge)
+    _add_reports(app, settings, bridge, audit)
 
     async def seed(app: web.Application) -> None:
         await _seed_wallboard(wallboard, bridge)
@@ -186,8 +186,8 @@ def _add_desk(
     app.on_cleanup.append(close)
 
 
-def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView) -> None:
-    add_report_routes(app, lambda: bridge.sessions, settings.reports)
+def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView, audit: Audit) -> None:
+    add_report_routes(app, lambda: bridge.sessions, settings.reports, audit)
 
 
 async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:
