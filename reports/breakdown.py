@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -26,7 +26,14 @@ from core.errors import BadRequest
 from core.models import CallRecord
 from core.vietnam import VN_TZ
 from reports.config import ReportsConfig
-from reports.service_level import _EPSILON, OVERFLOW_OUTCOME, Figures, _in_period, day_start_utc
+from reports.service_level import (
+    _EPSILON,
+    OVERFLOW_OUTCOME,
+    Figures,
+    _in_period,
+    day_start_utc,
+    service_level_report,
+)
 
 Scope = Literal["total", "day", "halfhour", "queue", "tier", "agent"]
 SCOPES: tuple[str, ...] = ("total", "day", "halfhour", "queue", "tier", "agent")
@@ -193,9 +200,28 @@ def page_json(rows: list[CallRow], cfg: ReportsConfig) -> dict[str, Any]:
     return out
 
 
-def all_half_hours() -> list[str]:
-    return [f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 30)]
+def _with_abandon_rate(figures: dict[str, Any]) -> dict[str, Any]:
+    offered = figures["offered"]
+    figures["abandon_rate"] = round(figures["abandoned"] / offered, 4) if offered else None
+    return figures
 
 
-def days_of(since: date, until: date) -> list[date]:
-    return [since + timedelta(days=i) for i in range((until - since).days)]
+async def page_report(
+    sessions: async_sessionmaker[AsyncSession],
+    since: date,
+    until: date,
+    cfg: ReportsConfig,
+    *,
+    queue: str | None = None,
+) -> dict[str, Any]:
+    """What the report page draws and its exports write: service_level.py's report (total, days,
+    queues, tiers) plus the half-hour and agent cuts, each figure set with its ``abandon_rate``
+    (abandoned / offered)."""
+    report = await service_level_report(sessions, since, until, config=cfg, queue=queue)
+    rows = await call_rows(sessions, since, until, cfg, queue=queue)
+    page = {**report.to_json(), **page_json(rows, cfg)}
+    _with_abandon_rate(page["total"])
+    for name in ("days", "queues", "tiers", "half_hours", "agent_figures"):
+        for item in page[name]:
+            _with_abandon_rate(item)
+    return page

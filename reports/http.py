@@ -81,9 +81,7 @@ def add_report_routes(  # noqa: C901 (one closure per route, as the other edges)
 
     async def page_figures(a: ServiceLevelArgs) -> dict[str, Any]:
         since, until = parse_period(a.since, a.until, max_days=cfg.max_days)
-        report = await service_level_report(db(), since, until, config=cfg, queue=a.queue)
-        rows = await breakdown.call_rows(db(), since, until, cfg, queue=a.queue)
-        return {**report.to_json(), **breakdown.page_json(rows, cfg)}
+        return await breakdown.page_report(db(), since, until, cfg, queue=a.queue)
 
     async def page(c: Call[ServiceLevelArgs]) -> Any:
         return await page_figures(c.args)

@@ -12,7 +12,9 @@ from billing.export import neutralise
 from reports.service_level import DEFINITIONS, FIGURE_COLUMNS
 from reports.xlsx import table_workbook
 
-COLUMNS: tuple[str, ...] = ("scope", "key", *FIGURE_COLUMNS)
+# The page's figures: the service-level report's, then the abandon rate (abandoned / offered).
+FIGURES: tuple[str, ...] = (*FIGURE_COLUMNS, "abandon_rate")
+COLUMNS: tuple[str, ...] = ("scope", "key", *FIGURES)
 # The page's JSON: which list holds each scope, and the field that names a row.
 _SCOPES = (("day", "days", "day"), ("halfhour", "half_hours", "name"), ("queue", "queues", "name"),
            ("tier", "tiers", "name"), ("agent", "agent_figures", "name"))  # fmt: skip
@@ -29,10 +31,10 @@ def _cell(v: Any) -> Any:
 def table(page: dict[str, Any]) -> list[list[Any]]:
     """One row per figure set: the period's total, then each day, half-hour, queue, tier and agent."""
     total = page["total"]
-    rows = [["total", f"{page['since']}..{page['until']}", *[_cell(total[c]) for c in FIGURE_COLUMNS]]]
+    rows = [["total", f"{page['since']}..{page['until']}", *[_cell(total[c]) for c in FIGURES]]]
     for scope, field, name in _SCOPES:
         for item in page.get(field, []):
-            rows.append([scope, neutralise(str(item[name])), *[_cell(item[c]) for c in FIGURE_COLUMNS]])
+            rows.append([scope, neutralise(str(item[name])), *[_cell(item[c]) for c in FIGURES]])
     return rows
 
 
@@ -52,6 +54,7 @@ def to_xlsx(page: dict[str, Any]) -> bytes:
         ["queue", neutralise(page.get("queue") or "all")],
         ["halfhour", "the Vietnam clock's half-hour in which the call entered the queue, over all days"],
         ["agent", "calls the agent answered (abandons belong to no agent)"],
+        ["abandon_rate", "abandoned / offered"],
         *([k, v] for k, v in DEFINITIONS.items()),
     ]
     return table_workbook([("figures", COLUMNS, table(page)), ("definitions", ("term", "definition"), about)])

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.vietnam import VN_TZ
 from reports import breakdown, page_export
 from reports.config import ReportsConfig, ScheduleConfig
-from reports.service_level import service_level_report
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,7 @@ async def write_day(
     sessions: async_sessionmaker[AsyncSession], day: date, fmt: str, directory: Path, cfg: ReportsConfig
 ) -> Path:
     until = day + timedelta(days=1)
-    report = await service_level_report(sessions, day, until, config=cfg)
-    rows = await breakdown.call_rows(sessions, day, until, cfg)
-    page = {**report.to_json(), **breakdown.page_json(rows, cfg)}
+    page = await breakdown.page_report(sessions, day, until, cfg)
     body = page_export.to_csv(page) if fmt == "csv" else page_export.to_xlsx(page)
     path = directory / file_name(day, fmt)
     await asyncio.to_thread(_write_whole, path, body)
