@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -97,11 +98,17 @@ def _mean(xs: list[float]) -> float | None:
     return round(sum(xs) / len(xs), 2) if xs else None
 
 
+def _to_fixed1(x: float) -> str:
+    """JavaScript's ``x.toFixed(1)`` for x ≥ 0: the float's exact value, a tie rounded up (Python's
+    format would round 51.25 to even, 51.2, where the page shows 51.3)."""
+    return str(Decimal(x).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def pct(x: float | None) -> str:
     """The page's percentage (lib/format.js pct)."""
-    return "–" if x is None else f"{x * 100:.1f}".replace(".", ",") + " %"
+    return "–" if x is None else _to_fixed1(x * 100).replace(".", ",") + " %"
 
 
 def sec1(x: float | None) -> str:
     """The page's seconds (lib/period.js sec1)."""
-    return "–" if x is None else f"{x:.1f}".replace(".", ",") + " s"
+    return "–" if x is None else _to_fixed1(x).replace(".", ",") + " s"
