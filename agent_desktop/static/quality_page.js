@@ -46,7 +46,7 @@ function answersOf(formEl, form) {
 
 function list(rows) {
   if (!rows.length) return html`<p class="muted">${t("qpage.none")}</p>`;
-  return html`<table class="num qa-list" data-testid="qa-rows" aria-labelledby="qa-list-title"><thead><tr>
+  return html`<table class="qa-list" data-testid="qa-rows" aria-labelledby="qa-list-title"><thead><tr>
       <th scope="col">${t("qpage.when")}</th><th scope="col">${t("qpage.call_id")}</th><th scope="col">${t("qpage.agent")}</th>
       <th scope="col">${t("qpage.form")}</th><th scope="col">${t("qpage.evaluator")}</th><th scope="col">${t("qpage.score")}</th>
       <th scope="col">${t("qpage.fatal_errors")}</th><th scope="col">${t("qpage.sections")}</th><th scope="col">${t("qpage.comment")}</th></tr></thead>
