@@ -4,6 +4,7 @@ agent and queue that the report page shows."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, WithJsonSchema
@@ -14,10 +15,11 @@ from core.http import Access, Args, Call, Route
 from core.identity import Who
 from quality.forms import Answer, QualityConfig
 from quality.store import EvaluationStore, NewEvaluation
-from reports.service_level import day_start_utc, parse_period
+from reports.service_level import BadPeriod, day_start_utc, parse_period
 
 _DATE = {"type": "string", "format": "date"}
-Day = Annotated[str | None, WithJsonSchema({**_DATE, "examples": ["2026-11-01"]})]
+Since = Annotated[str | None, WithJsonSchema({**_DATE, "examples": ["2026-11-01"]})]
+Until = Annotated[str | None, WithJsonSchema({**_DATE, "examples": ["2026-11-02"]})]
 
 
 class AnalystsOnly(Forbidden):
@@ -36,8 +38,8 @@ class EvaluateArgs(Args):
 class ListArgs(Args):
     agent: str | None = Field(None, max_length=16, description="one agent (an agent always sees their own)")
     call_id: str | None = Field(None, max_length=64)
-    since: Day = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
-    until: Day = Field(None, description="last day, exclusive")
+    since: Since = Field(None, description="made on this day (Asia/Ho_Chi_Minh) or after")
+    until: Until = Field(None, description="made before this day")
     limit: int = Field(200, ge=1, le=1000)
 
 
@@ -48,8 +50,15 @@ def _both_required(schema: dict[str, Any]) -> None:
 class PeriodArgs(Args):
     model_config = ConfigDict(json_schema_extra=_both_required)
 
-    since: Day = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
-    until: Day = Field(None, description="last day, exclusive")
+    since: Since = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
+    until: Until = Field(None, description="last day, exclusive")
+
+
+def _day(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadPeriod(f"{name}={text!r} is not a date like 2026-11-01") from None
 
 
 def quality_routes(store: EvaluationStore, config: QualityConfig, audit: Audit) -> list[Route]:
@@ -75,10 +84,8 @@ def quality_routes(store: EvaluationStore, config: QualityConfig, audit: Audit) 
     async def evaluations(c: Call[ListArgs]) -> Any:
         a = c.args
         agent = a.agent if analyst(c.who) else c.who.agent_id  # an agent: their own, whatever they ask
-        since = until = None
-        if a.since or a.until:
-            d0, d1 = parse_period(a.since, a.until, max_days=3660)
-            since, until = day_start_utc(d0), day_start_utc(d1)
+        since = day_start_utc(_day("since", a.since)) if a.since else None
+        until = day_start_utc(_day("until", a.until)) if a.until else None
         rows = await store.find(agent_id=agent, call_id=a.call_id, since=since, until=until, limit=a.limit)
         return {"evaluations": rows}
 
