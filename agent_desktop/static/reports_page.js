@@ -113,7 +113,7 @@ async function drill(scope, key) {
         <th scope="col">${t("rpage.outcome")}</th><th scope="col"><span class="sr-only">${t("rpage.evaluate")}</span></th></tr></thead>
       <tbody>${r.calls.map((c) => html`<tr data-call=${c.call_id}><th scope="row">${c.call_id}</th><td>${day(c.queued_at)} ${hm(c.queued_at)}</td>
         <td>${c.queue}</td><td>${c.tier}</td><td>${c.agent_id || "–"}</td><td>${sec1(c.wait)}</td><td>${sec1(c.talk)}</td>
-        <td data-k="outcome">${t(`rpage.outcomes.${c.outcome}`)}${c.in_sl ? " ✓" : ""}</td>
+        <td data-k="outcome">${t(`rpage.outcomes.${c.outcome}`)}${c.in_sl ? ` · ${t("rpage.in_sl")}` : ""}</td>
         <td>${c.agent_id ? html`<a href="/quality?call=${encodeURIComponent(c.call_id)}">${t("rpage.evaluate")}</a>` : nothing}</td></tr>`)}</tbody></table>`, box);
   } catch (err) {
     render(html`<p class="error" role="alert">${errorText(err)}</p>`, box);
