@@ -17,6 +17,7 @@ import io
 import os
 import re
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from agent_desktop.i18n import CATALOGUE
+from core.vietnam import VN_TZ
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.component.test_desktop_security import base, desk
 from tests.support.report_day import DAY, pct, recompute, sec1, seeded_day
@@ -45,6 +47,8 @@ DMY = "05/11/2026"  # DAY as typed
 SCOPES = ("day", "halfhour", "queue", "tier", "agent")
 METRICS = ("sl", "asa", "aht", "abandon_rate", "offered")
 RATIOS = ("sl", "abandon_rate")
+_TODAY = datetime.now(VN_TZ).date()
+AROUND = tuple(f"{d:%d/%m/%Y}" for d in (_TODAY - timedelta(days=1), _TODAY + timedelta(days=1)))
 
 
 def shown(metric: str, v: Any) -> str:
@@ -225,15 +229,24 @@ async def test_an_evaluation_reaches_the_agent_and_the_audit_viewer(desk: Bridge
     assert not found, describe(found)
     await lan.screenshot(path=str(SHOTS / "quality-agent.png"), full_page=True)
 
-    # The report page's QA averages for today (evaluations are dated when made).
+    # The report page's QA averages (evaluations are dated when made: around now, at whatever hour the
+    # test runs, so the period spans yesterday to tomorrow in Việt Nam).
     await boss.goto(f"{url}/reports")
     await boss.wait_for_selector("#link.up", timeout=15000)
+    period = boss.get_by_test_id("rep-period")
+    await period.get_by_label(RP["since"]).fill(AROUND[0])
+    await period.get_by_label(RP["to"]).fill(AROUND[1])
+    await period.get_by_role("button", name=RP["show"]).click()
     qa = boss.get_by_test_id("rep-qa-agents").locator('tr[data-key="1001"] [data-k="average"]')
     await expect(qa).to_have_text("70,00")
 
     # The audit viewer lists this test's accesses, newest first, and exports them.
     await boss.get_by_role("link", name=AP["title"]).click()
     await boss.wait_for_selector("#link.up", timeout=15000)
+    filt = boss.get_by_test_id("aud-filter")
+    await filt.get_by_label(RP["since"]).fill(AROUND[0])
+    await filt.get_by_label(RP["to"]).fill(AROUND[1])
+    await filt.get_by_role("button", name=RP["show"]).click()
     rows = boss.get_by_test_id("aud-rows").locator("tbody tr")
     await expect(rows.and_(boss.locator('[data-action="profile.unmask"]'))).to_have_count(1)
     unmask = rows.and_(boss.locator('[data-action="profile.unmask"]'))
