@@ -129,16 +129,22 @@ async def call_rows(
     cfg: ReportsConfig,
     *,
     queue: str | None = None,
+    narrow: tuple[str, str] | None = None,
 ) -> list[CallRow]:
-    """Every offered call of the Vietnam days ``[since, until)``, oldest first."""
+    """Every offered call of the Vietnam days ``[since, until)``, oldest first. ``narrow`` (a scope
+    and key) lets the database keep only a drill-down's calls where a column says it (a day is
+    narrowed by the caller's period; a half-hour is not: :func:`behind` still filters every row)."""
     c = CallRecord
     start, end = day_start_utc(since), day_start_utc(until)
+    where = list(_in_period(start, end, queue))
+    if narrow is not None:
+        where += _narrowing(*narrow)
     q = (
         select(
             c.call_id, c.queued_at, c.queue, c.acd_tier, c.agent_id, c.wait_seconds, c.talk_seconds,
             c.answered_at.is_not(None), c.disposition, c.ivr_outcome,
         )
-        .where(*_in_period(start, end, queue))
+        .where(*where)
         .order_by(c.queued_at, c.call_id)
     )  # fmt: skip
     async with sessions() as s:
@@ -150,6 +156,17 @@ async def call_rows(
                 classify(cid, queued, q_name, tier, agent, wait, talk, answered, dispo, ivr_outcome, cfg)
             )
         return out
+
+
+def _narrowing(scope: str, key: str) -> list[Any]:
+    c = CallRecord
+    if scope == "queue":
+        return [c.queue == key]
+    if scope == "tier":  # classify names an empty tier "standard"
+        return [c.acd_tier.in_(["", "standard"]) if key == "standard" else c.acd_tier == key]
+    if scope == "agent":
+        return [c.agent_id == key, c.answered_at.is_not(None)]
+    return []
 
 
 def figures_of(rows: Iterable[CallRow], target: Fraction) -> Figures:

@@ -5,6 +5,7 @@ the page's CSV and XLSX exports, and the audit viewer (supervisors and ``reports
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -89,7 +90,10 @@ def add_report_routes(  # noqa: C901 (one closure per route, as the other edges)
     async def calls(c: Call[DrillArgs]) -> Any:
         a = c.args
         since, until = parse_period(a.since, a.until, max_days=cfg.max_days)
-        rows = await breakdown.call_rows(db(), since, until, cfg, queue=a.queue)
+        if a.scope == "day":  # one day of the period (or none, for a key outside it)
+            since, until = _one_day(a.key, since, until)
+        narrow = (a.scope, a.key)
+        rows = await breakdown.call_rows(db(), since, until, cfg, queue=a.queue, narrow=narrow)
         found = breakdown.behind(rows, a.scope, a.key)
         shown = found[-cfg.drilldown_limit :]
         return {
@@ -176,6 +180,18 @@ def add_report_routes(  # noqa: C901 (one closure per route, as the other edges)
         ),
     ]  # fmt: skip
     add_routes(app, routes)
+
+
+def _one_day(key: str, since: date, until: date) -> tuple[date, date]:
+    """The period of one day's bar; an empty one for a key that is no day of the period (the bar
+    does not exist: no calls, as for any other key nothing matches)."""
+    try:
+        day = date.fromisoformat(key)
+    except ValueError:
+        return since, since
+    if not since <= day < until:
+        return since, since  # an empty period: no calls
+    return day, day + timedelta(days=1)
 
 
 def _download(body: bytes, media: str, name: str) -> web.Response:

@@ -87,6 +87,15 @@ async def test_a_bars_drill_down_lists_exactly_its_calls(boss: Client) -> None:
     assert [c["call_id"] for c in r["calls"]] == ["d05", "d09", "d13", "d17", "d22"]
     status, r = await boss.send("GET", f"/api/reports/calls?{Q}&scope=queue&key=mobile")
     assert r["count"] == 10 and {c["queue"] for c in r["calls"]} == {"mobile"}
+    status, r = await boss.send("GET", f"/api/reports/calls?{Q}&scope=tier&key=gold")
+    assert [c["call_id"] for c in r["calls"]] == ["d02", "d06", "d09", "d12", "d17", "d21"]
+    status, r = await boss.send("GET", f"/api/reports/calls?{Q}&scope=day&key={DAY}")
+    assert r["count"] == 22  # not x01 the day before, nor x02 the day after
+    for key in ("2026-11-06", "not-a-day"):  # no bar of the period: no calls
+        status, r = await boss.send("GET", f"/api/reports/calls?{Q}&scope=day&key={key}")
+        assert (status, r["count"]) == (200, 0), key
+    status, r = await boss.send("GET", f"/api/reports/calls?{Q}&queue=internet&scope=agent&key=1001")
+    assert [c["call_id"] for c in r["calls"]] == ["d04", "d12"]
     status, r = await boss.send("GET", f"/api/reports/calls?{Q}&scope=week&key=x")
     assert status == 400 and r["error"]["code"] == "request.invalid"
 
