@@ -146,3 +146,20 @@ async def test_agents_are_refused(desk: Bridge) -> None:
             assert r.status == 403
     finally:
         await agent.http.close()
+
+
+async def test_the_pages_render_in_both_languages(desk: Bridge, boss: Client) -> None:
+    from agent_desktop.i18n import CATALOGUE
+
+    for lang in ("vi", "en"):
+        t = CATALOGUE[lang]
+        for path, words in (
+            ("/reports", t["rpage"]["def_sl"].format(seconds="60", target="80%")),
+            ("/quality", t["qpage"]["new"]),
+            ("/audit", t["apage"]["note"]),
+        ):
+            async with boss.http.get(f"{boss.base}{path}?lang={lang}") as r:
+                assert r.status == 200, (path, lang)
+                page = await r.text()
+            assert words in page, (path, lang)
+            assert f'href="/reports?lang={lang}"' in page and f'href="/audit?lang={lang}"' in page
