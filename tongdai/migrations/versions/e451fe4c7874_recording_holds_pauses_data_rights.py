@@ -1,7 +1,7 @@
 """recordings: legal hold per recording, the spans a recording was paused; crm: the consent log and
 the data subjects' requests (Decree 13/2023)
 
-Revision ID: a7c9e1b3d5f7
+Revision ID: e451fe4c7874
 Revises: d8b2f4a6c0e3
 Create Date: 2026-12-04 18:40:00.000000
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "a7c9e1b3d5f7"
+revision: str = "e451fe4c7874"
 down_revision: str | Sequence[str] | None = "d8b2f4a6c0e3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
