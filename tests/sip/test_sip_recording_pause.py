@@ -11,21 +11,26 @@ import asyncio
 import math
 import wave
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
+from agent_desktop.i18n import CATALOGUE
 from core.ami import AmiClient
 from core.models import AuditEntry
 from recordings.models import Recording
 from tests.asterisk.conftest import AsteriskSandbox, eventually
+from tests.browser.conftest import browser
+from tests.browser.support import new_page
 from tests.support.api_client import Client
 from tests.support.desktop import login, next_frame
 from tests.support.sip import CARRIER_IP, DID, SIP_AGENT, registered_phone, start_sipp
 from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.sip, pytest.mark.asterisk]
+__all__ = ["browser"]  # the fixture, imported
 
 WINDOW = 0.1  # seconds per RMS window
 SILENT = 30.0  # RMS of silence (16-bit full scale 32767); speech measures in the thousands
@@ -91,7 +96,10 @@ async def _paused_call(
                 await ami.action("Hangup", {"Channel": "/^PJSIP\\/trunk-carrier-/"}, check=False)
                 await carrier.stop()
             await next_frame(ws, "ended", timeout=30)
+        await _silent_over_the_marked_span(bridge, agent, call_id)
 
+
+async def _silent_over_the_marked_span(bridge: Bridge, agent: Client, call_id: str) -> None:
     assert bridge.sessions is not None
 
     async def filed() -> Recording | None:
@@ -102,6 +110,7 @@ async def _paused_call(
     assert rec.status == "ok"
     # The span, as the recording's metadata (the API the recordings page reads) marks it.
     status, found = await agent.send("GET", f"/api/recordings?number={rec.caller_number}")
+    assert status == 200, found
     (meta,) = [f for f in found if f["call_id"] == call_id]
     ((start, end),) = meta["pauses"]
     assert end is not None and abs((end - start) - PAUSED_FOR) < 1.5, meta["pauses"]
@@ -131,3 +140,53 @@ async def _paused_call(
     async with bridge.sessions() as s:
         acts = [a.action for a in await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == call_id))]
     assert "recording.pause" in acts and "recording.resume" in acts
+
+
+async def test_the_desks_pause_button_silences_the_recording_over_its_span(
+    sip_bridge: Bridge, asterisk_sandbox: AsteriskSandbox, ami: AmiClient, browser: Any, tmp_path: Path
+) -> None:
+    """The same, driven by the agent's button on the desktop in headless Chromium."""
+    from playwright.async_api import expect
+
+    bridge = sip_bridge
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    target = f"127.0.0.1:{asterisk_sandbox.sip_port}"
+    rp = CATALOGUE["vi"]["recpause"]
+    async with registered_phone(target, SIP_AGENT, tmp_path / "sipp"):
+        await eventually(lambda: "Avail" in asterisk_sandbox.cli(f"pjsip show aor {SIP_AGENT}"), timeout=15)
+        page, _watch = await new_page(browser)
+        await page.goto(f"{base}/login")
+        await page.fill("input[name=agent]", SIP_AGENT)
+        await page.fill("input[name=password]", "demo-1001")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{base}/")
+        await page.wait_for_selector("#link.up", timeout=15000)
+        button, state = page.get_by_test_id("rec-pause"), page.get_by_test_id("rec-pause-state")
+        carrier = await start_sipp(
+            "carrier_ivr_long_call.xml",
+            target,
+            tmp_path / "sipp",
+            ip=CARRIER_IP,
+            keys={"caller": "0912345678", "cname": "Nguyen Van An"},
+            extra=["-s", DID, "-m", "1"],
+        )
+        try:
+            await expect(button).to_be_enabled(timeout=30000)  # enabled once the call is answered
+            (call_id,) = [c for c, call in bridge.tracker.calls.items() if call.agent_id == SIP_AGENT]
+            await asyncio.sleep(TALK_BEFORE)
+            await button.click()
+            await expect(state).to_have_text(rp["paused"])
+            await expect(button).to_have_attribute("aria-pressed", "true")
+            await asyncio.sleep(PAUSED_FOR)
+            await button.click()
+            await expect(state).to_have_text(rp["recording"])
+            await asyncio.sleep(TALK_AFTER)
+        finally:
+            await ami.action("Hangup", {"Channel": "/^PJSIP\\/trunk-carrier-/"}, check=False)
+            await carrier.stop()
+        await expect(button).to_be_disabled(timeout=30000)  # the call ended
+    csrf = await page.get_attribute("body", "data-csrf")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await login(http, base, SIP_AGENT, "demo-1001")
+        await _silent_over_the_marked_span(bridge, Client(base, http, {"X-CSRF-Token": csrf or ""}), call_id)
+    await page.context.close()
