@@ -256,7 +256,7 @@ def add_routes(
                 h.audio,
                 AudioArgs,
                 media="audio/wav",
-                errors=(404, 416, 500, 503),
+                errors=(404, 500, 503),  # and 416 for a range outside the file
                 tag="recordings",
             ),
             Route(
