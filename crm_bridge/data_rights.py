@@ -7,8 +7,10 @@ What an erasure keeps, and why: subscriptions, bills and points (the operator's 
 CDRs and rated calls (billing, and the telecom law's retention of call records), the audit trail and
 the consent log (the proof of lawful processing), recordings under a legal hold or a dispute (an
 authority's order prevails). What it removes: the name, date of birth, identity number, addresses,
-province, other contact numbers, the notes agents wrote, the caller's number on the call records, and
-the recordings. The customer ID stays, as the key the kept billing rows hang on.
+province, other contact numbers, the notes agents wrote, the caller's number on the call records and
+callback requests (a pending callback is cancelled), the name on campaign contacts (a pending one is
+never dialled; the number stays, as Decree 91/2020's attempt records point at it), and the
+recordings. The customer ID stays, as the key the kept billing rows hang on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns.models import CampaignContact
 from core.audit import Audit
 from core.db import Base, unit_of_work
 from core.errors import BadRequest, NotFound
@@ -39,6 +42,7 @@ from crm_bridge.models import (
     PointsLedger,
     Subscription,
 )
+from ivr.models import CallbackRequest
 
 CONSENTS = ("marketing", "recording", "data_sharing")
 CONSENT_SOURCES = ("phone", "form", "portal", "email", "import")
@@ -191,6 +195,20 @@ class DataRights:
                         .order_by(CallRecord.started_at)
                     )
                 ],
+                "callbacks.json": [
+                    _row(x, ("id",))
+                    for x in await s.scalars(
+                        select(CallbackRequest)
+                        .where(CallbackRequest.customer_id == customer_id)
+                        .order_by(CallbackRequest.requested_at)
+                    )
+                ],
+                "campaign_contacts.json": [
+                    _row(x, ("id",))
+                    for x in await s.scalars(
+                        select(CampaignContact).where(CampaignContact.customer_id == customer_id)
+                    )
+                ],
                 "consent_log.json": [
                     _row(x, ("id",))
                     for x in await s.scalars(
@@ -273,11 +291,35 @@ class DataRights:
             calls = await s.execute(
                 update(CallRecord).where(CallRecord.customer_id == customer_id).values(caller_number="")
             )
+            # A callback still waiting is never made; the number of every request goes.
+            await s.execute(
+                update(CallbackRequest)
+                .where(
+                    CallbackRequest.customer_id == customer_id,
+                    CallbackRequest.status.in_(("pending", "claimed")),
+                )
+                .values(status="cancelled", outcome="erased")
+            )
+            callbacks = await s.execute(
+                update(CallbackRequest).where(CallbackRequest.customer_id == customer_id).values(number="")
+            )
+            # Campaign contacts keep their number (the attempts that Decree 91/2020's limits are
+            # counted from point at it) but lose the name, and are never dialled again.
+            await s.execute(
+                update(CampaignContact)
+                .where(CampaignContact.customer_id == customer_id, CampaignContact.state == "pending")
+                .values(state="refused", last_outcome="erased")
+            )
+            contacts_in_campaigns = await s.execute(
+                update(CampaignContact).where(CampaignContact.customer_id == customer_id).values(name="")
+            )
         erased, kept = await self.recordings.erase_customer(customer_id)
         detail = {
             "contact_numbers_deleted": int(getattr(contacts, "rowcount", 0) or 0),
             "notes_cleared": int(getattr(notes, "rowcount", 0) or 0),
             "calls_anonymised": int(getattr(calls, "rowcount", 0) or 0),
+            "callbacks_anonymised": int(getattr(callbacks, "rowcount", 0) or 0),
+            "campaign_contacts_anonymised": int(getattr(contacts_in_campaigns, "rowcount", 0) or 0),
             "recordings_deleted": erased,
             "recordings_kept": kept,
             "kept": "subscriptions, bills, points, CDRs, rated calls, audit trail, consent log",

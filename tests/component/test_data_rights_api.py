@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.models import CdrRecord, RatedCall
+from campaigns.models import Campaign, CampaignContact
 from core.db import unit_of_work
 from core.models import AuditEntry, CallRecord
 from crm_bridge.demo_data import load_demo
@@ -31,6 +32,7 @@ from crm_bridge.models import (
     PointsLedger,
     Subscription,
 )
+from ivr.models import CallbackRequest
 from recordings.models import Recording
 from tests.support.api_client import logged_in
 from tests.support.settings import free_port, make_settings
@@ -67,6 +69,22 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
     at = datetime.now(UTC) - timedelta(days=3)
     async with unit_of_work(b.sessions) as s:
         s.add(ContactNumber(customer_id=CID, number_e164="+84988000111", label="vợ"))
+        s.add(CallbackRequest(number="0912345678", customer_id=CID, call_id="ast1-50.0", requested_at=at))
+        camp = Campaign(
+            name="Gia hạn",
+            queue="mobile",
+            purpose="care",
+            mode="progressive",
+            window_start="08:00",
+            window_end="17:00",
+            created_by="9000",
+            created_at=at,
+        )
+        s.add(camp)
+        await s.flush()
+        s.add(
+            CampaignContact(campaign_id=camp.id, number="+84912345678", customer_id=CID, name="Nguyễn Văn An")
+        )
         s.add(
             Interaction(
                 customer_id=CID,
@@ -212,6 +230,8 @@ async def test_consent_export_and_erasure(bridge: Bridge) -> None:
         assert files["consent_log.json"] == log and len(log) >= 2
         assert any(a["action"] == "consent.change" and a["actor"] == "1001" for a in files["accesses.json"])
         assert files["chats.json"] == []
+        assert [c["call_id"] for c in files["callbacks.json"]] == ["ast1-50.0"]
+        assert [c["name"] for c in files["campaign_contacts.json"]] == ["Nguyễn Văn An"]
         assert files["manifest.json"]["reason"] == "Đơn yêu cầu số 7"
         assert {k: len(v) for k, v in files.items() if k != "manifest.json"} == files["manifest.json"][
             "files"
@@ -244,6 +264,10 @@ async def test_consent_export_and_erasure(bridge: Bridge) -> None:
         assert len(notes) == inter and set(notes) == {""}
         calls = list(await s.scalars(select(CallRecord).where(CallRecord.customer_id == CID)))
         assert len(calls) == 2 and {x.caller_number for x in calls} == {""}
+        (cb,) = await s.scalars(select(CallbackRequest).where(CallbackRequest.customer_id == CID))
+        assert cb.number == "" and cb.status == "cancelled"  # never called back
+        (cc,) = await s.scalars(select(CampaignContact).where(CampaignContact.customer_id == CID))
+        assert cc.name == "" and cc.state == "refused" and cc.number == "+84912345678"
         recs = [r.call_id for r in await s.scalars(select(Recording).where(Recording.customer_id == CID))]
         assert recs == ["ast1-51.0"]  # the held recording stays
         # Billing rows remain, untouched.
