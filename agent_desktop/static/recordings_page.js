@@ -18,12 +18,16 @@ let playing = "";
 const failure = (err) => `${t("desk.error")}: ${errorText(err)}`;
 function say(text, cls = "muted") { const m = $("rec-msg"); m.textContent = text; m.className = cls; }
 
-/** A day picked in the form (yyyy-mm-dd) as the instant it starts in Việt Nam; ``next``: the day after. */
+/** A day typed as dd/mm/yyyy, as the instant it starts in Việt Nam (``next``: the day after);
+ * throws "bad_date" for anything that is not a real day. */
 function vnDay(value, next = false) {
-  if (!value) return "";
-  const d = new Date(`${value}T00:00:00+07:00`);
-  if (next) d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString();
+  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(String(value).trim());
+  if (!m) throw new Error("bad_date");
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) throw new Error("bad_date");
+  if (next) day.setUTCDate(day.getUTCDate() + 1);
+  return new Date(day.getTime() - 7 * 3600 * 1000).toISOString();  // 00:00 in UTC+7
 }
 
 function query() {
@@ -90,9 +94,15 @@ function draw() {
 }
 
 async function search() {
+  let q;
+  try {
+    q = query();
+  } catch (err) {
+    say(t("recpage.bad_date"), "error");
+    return;
+  }
   say(t("cpage.sending"));
   try {
-    const q = query();
     rows = await api("GET", `/api/recordings${q ? `?${q}` : ""}`);
     say(t("recpage.found", {n: rows.length}));
     draw();

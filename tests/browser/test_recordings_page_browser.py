@@ -108,13 +108,24 @@ async def test_a_supervisor_finds_plays_and_seeks_an_encrypted_recording(recs: B
     form = page.get_by_test_id("rec-search")
     await form.get_by_test_id("rec-agent").select_option("1001")
     await form.get_by_test_id("rec-queue").select_option("mobile")
-    await form.get_by_label(RP["since"], exact=True).fill("2026-12-04")
-    await form.get_by_label(RP["until"]).fill("2026-12-04")
+    await form.get_by_test_id("rec-since").fill("31/02/2026")  # no such day: refused, translated
+    await page.get_by_test_id("rec-find").click()
+    await expect(page.get_by_test_id("rec-msg")).to_have_text(RP["bad_date"])
+    await form.get_by_test_id("rec-since").fill("04/12/2026")  # dd/mm/yyyy
+    await form.get_by_test_id("rec-until").fill("04/12/2026")
     await page.get_by_test_id("rec-find").click()
     rows = page.get_by_test_id("rec-row")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("0912345678")
     await expect(rows.first).to_contain_text("10:00")  # the duration, m:ss
+    await form.get_by_test_id("rec-since").fill("05/12/2026")  # the day after: nothing
+    await form.get_by_test_id("rec-until").fill("05/12/2026")
+    await page.get_by_test_id("rec-find").click()
+    await expect(page.get_by_test_id("rec-none")).to_be_visible()
+    await form.get_by_test_id("rec-since").fill("04/12/2026")
+    await form.get_by_test_id("rec-until").fill("04/12/2026")
+    await page.get_by_test_id("rec-find").click()
+    await expect(rows).to_have_count(1)
 
     ranges: list[tuple[int, str]] = []
     page.on(
