@@ -12,7 +12,7 @@ import os
 import tempfile
 import wave
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,12 @@ import pytest
 from sqlalchemy import select
 
 from agent_desktop.i18n import CATALOGUE
+from core.db import unit_of_work
 from core.models import AuditEntry
 from core.vietnam import VN_TZ
+from crm_bridge.models import Customer, Interaction
 from recordings import crypto
+from recordings.models import RecordingPause
 from tests.browser.support import axe_violations, describe, log_in, watch_of
 from tests.support.settings import free_port, make_settings
 from tongdai.app import Bridge
@@ -82,6 +85,24 @@ async def recs(tmp_path: Path) -> AsyncIterator[Bridge]:
         "2026/12/04/b.wav",
         {**facts, "agent_id": "1002", "queue": "tv", "caller_number": "+84987654321"},
     )
+    # The agent's wrap-up code, and a span paused for a card number 42 s into the call.
+    assert b.sessions is not None
+    at = datetime.fromtimestamp(answered, UTC)
+    async with unit_of_work(b.sessions) as s:
+        s.add(Customer(customer_id="KH0000000001", full_name="Nguyễn Văn An", name_search="nguyen van an"))
+    async with unit_of_work(b.sessions) as s:
+        s.add(
+            Interaction(
+                customer_id="KH0000000001", kind="call", at=at, call_id="ast1-100.0", disposition="sale"
+            )
+        )
+        s.add(
+            RecordingPause(
+                call_id="ast1-100.0",
+                paused_at=at + timedelta(seconds=42),
+                resumed_at=at + timedelta(seconds=51),
+            )
+        )
     yield b
     await b.stop()
 
@@ -118,6 +139,8 @@ async def test_a_supervisor_finds_plays_and_seeks_an_encrypted_recording(recs: B
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("0912345678")
     await expect(rows.first).to_contain_text("10:00")  # the duration, m:ss
+    await expect(rows.first).to_contain_text("Bán hàng / nâng gói")  # the disposition's label
+    await expect(rows.first.get_by_test_id("rec-pauses")).to_have_text("0:42–0:51")
     await form.get_by_test_id("rec-since").fill("05/12/2026")  # the day after: nothing
     await form.get_by_test_id("rec-until").fill("05/12/2026")
     await page.get_by_test_id("rec-find").click()
