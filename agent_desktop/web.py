@@ -24,6 +24,7 @@ from agent_desktop.access import CustomerAccess
 from agent_desktop.actions import BridgeView, DesktopActions
 from agent_desktop.api import add_api_routes, add_openapi
 from agent_desktop.auth import DesktopAuth
+from agent_desktop.data_rights_page import add_data_rights_page
 from agent_desktop.hub import PopHub
 from agent_desktop.i18n import CATALOGUE
 from agent_desktop.pages import (
@@ -100,6 +101,7 @@ def make_web_app(
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     add_pages(app)
     add_recordings_page(app)
+    add_data_rights_page(app)
     _add_login_security(app, audit)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", health)
