@@ -88,6 +88,6 @@ $("consent-form").addEventListener("submit", async (e) => {
     say($("consent-msg"), failure(err), "error");
   }
 });
-$("consent-customer").addEventListener("change", (e) => { if (e.target.value.trim()) showLog(e.target.value.trim()); });
+$("consent-form").elements.customer_id.addEventListener("change", (e) => { if (e.target.value.trim()) showLog(e.target.value.trim()); });
 
 new DeskSocket().connect();  // the header's link state, and the session's end (to the login page)
