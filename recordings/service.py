@@ -409,6 +409,9 @@ class RecordingService:
                 await asyncio.to_thread(target.unlink, missing_ok=True)
             if old:
                 await s.execute(delete(Recording).where(Recording.id.in_([r.id for r in old])))
+                await s.execute(
+                    delete(RecordingPause).where(RecordingPause.call_id.in_([r.call_id for r in old]))
+                )
         return len(old)
 
     async def flag_dispute(self, call_id: str, flagged: bool = True) -> None:

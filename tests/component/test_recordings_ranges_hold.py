@@ -22,6 +22,7 @@ from core.db import unit_of_work
 from core.models import AuditEntry
 from crm_bridge.models import Customer, Interaction
 from recordings import crypto
+from recordings.models import RecordingPause
 from tests.support.api_client import logged_in
 from tests.support.desktop import login
 from tests.support.settings import free_port, make_settings
@@ -131,7 +132,11 @@ async def test_a_legal_hold_keeps_a_recording_through_retention_until_released(
             "POST", f"/api/recordings/{CALL}/release", {"reason": "Vụ việc đã xong"}
         )
         assert status == 200 and body["legal_hold"] is False
+        async with unit_of_work(b.sessions) as s:  # a span paused on it goes with it
+            s.add(RecordingPause(call_id=CALL, paused_at=datetime.now(UTC), paused_by="1001"))
         assert await b.recordings.purge_before(later, LegalHold()) == 1
+        async with b.sessions() as s:
+            assert not list(await s.scalars(select(RecordingPause)))
     finally:
         await agent.http.close()
         await sup.http.close()
