@@ -24,6 +24,7 @@ from agent_desktop.access import CustomerAccess
 from agent_desktop.actions import BridgeView, DesktopActions
 from agent_desktop.api import add_api_routes, add_openapi
 from agent_desktop.auth import DesktopAuth
+from agent_desktop.data_rights_page import add_data_rights_page
 from agent_desktop.hub import PopHub
 from agent_desktop.i18n import CATALOGUE
 from agent_desktop.pages import (
@@ -34,6 +35,7 @@ from agent_desktop.pages import (
     add_forms,
     add_pages,
 )
+from agent_desktop.recordings_page import add_recordings_page
 from agent_desktop.sessions import SESSIONS_KEY, DbSessionStore, WebSessions, login_cookie
 from agent_desktop.softphone import add_softphone
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
@@ -98,6 +100,8 @@ def make_web_app(
     setup_api(app, DesktopAuth(lambda: web_sessions.settings.desktop.api_tokens))
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     add_pages(app)
+    add_recordings_page(app)
+    add_data_rights_page(app)
     _add_login_security(app, audit)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", health)
