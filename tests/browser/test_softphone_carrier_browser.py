@@ -24,6 +24,7 @@ from recordings.models import Recording
 from tests.asterisk.acd_support import hang_up_all
 from tests.asterisk.conftest import AsteriskSandbox, eventually
 from tests.browser.softphone_pages import (
+    INBOUND,
     LAST,
     agent_channel,
     audio_level,
@@ -34,7 +35,18 @@ from tests.browser.softphone_pages import (
     stats_with,
 )
 from tests.support.settings import TEST_QUEUES, base_config
-from tests.support.sip import CARRIER_IP, DID, SCENARIOS, Sipp, sip_trunks, start_sipp
+from tests.support.sip import (
+    CARRIER_IP,
+    CUSTOMER_A_IP,
+    CUSTOMER_PREFIX,
+    DID,
+    PORTS,
+    SCENARIOS,
+    Sipp,
+    free_udp_port,
+    sip_trunks,
+    start_sipp,
+)
 from tests.support.softphone import WEBRTC_AGENT, WEBRTC_QUEUE, webrtc_agents
 from tongdai.app import Bridge
 
@@ -239,5 +251,156 @@ async def test_carrier_call_rings_the_softphone_with_the_pop_and_carries_the_bro
     finally:
         if carrier is not None:
             await carrier.stop()
+        await hang_up_all(ami)
+        await page.context.close()
+
+
+SENT_TRACK = """() => {
+  const pc = globalThis.__tdPeerConnections.at(-1);
+  const s = pc && pc.getSenders().find((x) => x.track && x.track.kind === "audio");
+  return s ? {label: s.track.label, enabled: s.track.enabled} : null;
+}"""
+
+
+async def test_microphone_and_speaker_choice_level_meter_and_transfer_from_the_card(
+    carrier_bridge: Bridge,
+    asterisk_sandbox: AsteriskSandbox,
+    ami: AmiClient,
+    media_browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    bridge, sandbox = carrier_bridge, asterisk_sandbox
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    page = await open_desk(media_browser, base)
+    sp = page.get_by_test_id("softphone")
+    carrier: Sipp | None = None
+    try:
+        await expect(sp).to_have_attribute("data-status", "registered", timeout=15000)
+        # The browser's devices are listed by name (Chromium's fake ones): pick a microphone that
+        # is not the default one, and a speaker; the choice is kept for the next visit.
+        mic = page.get_by_test_id("sp-mic")
+        await eventually(lambda: _count(mic, 2))
+        mics = await mic.locator("option").evaluate_all("os => os.map((o) => [o.value, o.textContent])")
+        chosen_id, chosen_label = mics[-1]
+        await mic.select_option(chosen_id)
+        speaker = page.get_by_test_id("sp-speaker")
+        speakers = await speaker.locator("option").evaluate_all("os => os.map((o) => o.value)")
+        if len(speakers) > 1:
+            await speaker.select_option(speakers[-1])
+            await expect(sp).to_have_attribute("data-sink", speakers[-1])
+        kept = await page.evaluate("() => localStorage.getItem('tongdai.softphone.devices')")
+        assert chosen_id in kept, kept
+
+        carrier = await carrier_caller(sandbox, tmp_path / "sipp", talk_ms=180000)
+        await expect(sp).to_have_attribute("data-call", "ringing", timeout=30000)
+        await page.get_by_test_id("sp-answer").click()
+        await expect(sp).to_have_attribute("data-call", "talking", timeout=10000)
+        # The call sends the chosen microphone, and the meter shows its level; muted, it falls to 0.
+        sent = await page.evaluate(SENT_TRACK)
+        assert sent and sent["label"] == chosen_label, (sent, mics)
+        await eventually(lambda: _level(page, lambda v: v > 0.01), timeout=10)
+        await page.get_by_test_id("sp-mute").click()
+        await eventually(lambda: _level(page, lambda v: v == 0), timeout=10)
+        await page.get_by_test_id("sp-mute").click()
+        await eventually(lambda: _level(page, lambda v: v > 0.01), timeout=10)
+        # Another microphone mid-call: the sent track changes without a new offer, still heard.
+        await mic.select_option(mics[-2][0] if mics[-2][0] else "")
+        await eventually(lambda: _sent_label_is(page, chosen_label, negate=True))
+        before = rx_packets(sandbox)
+        await eventually(lambda: rx_packets(sandbox) > before + 25)
+
+        # Transfer from the card: it opens the desk's own transfer (the pop's form), to agent 1002.
+        await expect(page.get_by_test_id("pop-name")).to_have_text("Nguyễn Văn An", timeout=15000)
+        await page.get_by_test_id("sp-transfer").click()
+        target = page.get_by_test_id("xfer-target")
+        await expect(target).to_be_focused()
+        await target.select_option("1002")
+        await page.get_by_test_id("xfer-blind").click()
+        await expect(page.get_by_test_id("xfer-msg")).not_to_be_empty(timeout=10000)
+        # The softphone's leg ends; the caller is now with 1002 (a simulated agent), still on the line.
+        await expect(sp).to_have_attribute("data-call", "idle", timeout=15000)
+        await eventually(
+            lambda: "Local/1002@tongdai-agents" in sandbox.cli("core show channels concise"), timeout=15
+        )
+        assert agent_channel(sandbox) is None
+        assert carrier.proc.returncode is None, carrier.why()
+        assert not page.errors, page.errors
+    finally:
+        if carrier is not None:
+            await carrier.stop()
+        await hang_up_all(ami)
+        await page.context.close()
+
+
+async def _count(select: Any, at_least: int) -> bool:
+    return await select.locator("option").count() >= at_least
+
+
+async def _level(page: Any, ok: Any) -> bool:
+    value = await page.get_by_test_id("softphone").get_attribute("data-level")
+    return value is not None and ok(float(value))
+
+
+async def _sent_label_is(page: Any, label: str, negate: bool = False) -> bool:
+    sent = await page.evaluate(SENT_TRACK)
+    return bool(sent) and ((sent["label"] == label) != negate)
+
+
+async def test_click_to_call_rings_the_softphone_first_then_the_customer(
+    carrier_bridge: Bridge,
+    asterisk_sandbox: AsteriskSandbox,
+    ami: AmiClient,
+    media_browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    bridge = carrier_bridge
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    page = await open_desk(media_browser, base)
+    sp = page.get_by_test_id("softphone")
+    work = tmp_path / "sipp"
+    media = free_udp_port(CUSTOMER_A_IP)
+    callee = await start_sipp(
+        "phone_answer.xml",
+        "",
+        work,
+        ip=CUSTOMER_A_IP,
+        port=PORTS.customer_a,
+        media_port=media,
+        keys={"rtp_ip": CUSTOMER_A_IP, "rtp_port": str(media)},
+        extra=["-m", "1", "-rtp_echo"],
+    )
+    try:
+        await expect(sp).to_have_attribute("data-status", "registered", timeout=15000)
+        number = f"{CUSTOMER_PREFIX}123456"
+        await page.get_by_test_id("dial-number").fill(number)
+        await page.locator("#dial-form button").click()
+        # The softphone rings first (the agent's own leg), saying whom it calls; the customer not yet.
+        await expect(sp).to_have_attribute("data-call", "ringing", timeout=20000)
+        await expect(page.get_by_test_id("sp-call")).to_contain_text(number)
+        assert not callee.received("INVITE"), callee.why()
+        await page.get_by_test_id("sp-answer").click()
+        await expect(sp).to_have_attribute("data-call", "talking", timeout=10000)
+        # Then the customer's phone behind the carrier rings and answers; it echoes the browser back.
+        await eventually(lambda: callee.received("INVITE"), timeout=20)
+        assert callee.received("INVITE")[0].startswith(f"INVITE sip:{number}@{CUSTOMER_A_IP}")
+        await eventually(lambda: callee.received("ACK"), timeout=20)  # it answered
+        # Audio both ways once the customer is on: the page hears its own tone echoed by the customer.
+        at = await page.evaluate(INBOUND)
+        await eventually(
+            lambda: stats_with(
+                page, lambda s: s["in_packets"] > at["in_packets"] + 50 and s["in_energy"] > at["in_energy"]
+            ),
+            timeout=20,
+        )
+        await page.get_by_test_id("sp-hangup").click()
+        await expect(sp).to_have_attribute("data-call", "idle", timeout=10000)
+        assert await callee.wait(30) == 0, callee.why()
+        assert not page.errors, page.errors
+    finally:
+        await callee.stop()
         await hang_up_all(ami)
         await page.context.close()
