@@ -47,7 +47,7 @@ from tests.support.sip import (
     sip_trunks,
     start_sipp,
 )
-from tests.support.softphone import WEBRTC_AGENT, WEBRTC_QUEUE, webrtc_agents
+from tests.support.softphone import WEBRTC_AGENT, WEBRTC_QUEUE, WEBRTC_SUPERVISOR, webrtc_agents
 from tongdai.app import Bridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.sip]
@@ -404,3 +404,58 @@ async def test_click_to_call_rings_the_softphone_first_then_the_customer(
         await callee.stop()
         await hang_up_all(ami)
         await page.context.close()
+
+
+async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
+    carrier_bridge: Bridge,
+    asterisk_sandbox: AsteriskSandbox,
+    ami: AmiClient,
+    media_browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    bridge, sandbox = carrier_bridge, asterisk_sandbox
+    base = f"http://127.0.0.1:{bridge.web_port}"
+    agent = await open_desk(media_browser, base)
+    sup = await open_desk(media_browser, base, WEBRTC_SUPERVISOR)
+    agent_sp, sup_sp = agent.get_by_test_id("softphone"), sup.get_by_test_id("softphone")
+    carrier: Sipp | None = None
+    try:
+        await expect(agent_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await expect(sup_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        carrier = await carrier_caller(sandbox, tmp_path / "sipp", talk_ms=180000)
+        await expect(agent_sp).to_have_attribute("data-call", "ringing", timeout=30000)
+        await agent.get_by_test_id("sp-answer").click()
+        await expect(agent_sp).to_have_attribute("data-call", "talking", timeout=10000)
+        # The supervisor's wallboard (another tab of the same browser) starts each mode.
+        wall = await sup.context.new_page()
+        await wall.goto(f"{base}/wallboard?lang=en")
+        for mode in ("listen", "whisper", "barge"):
+            await wall.locator(f"button[data-spy={mode}]").click()
+            # Their own softphone rings with the spy leg and is answered by a click ...
+            await expect(sup_sp).to_have_attribute("data-call", "ringing", timeout=20000)
+            await sup.get_by_test_id("sp-answer").click()
+            await expect(sup_sp).to_have_attribute("data-call", "talking", timeout=10000)
+            # ... and hears the call (the agent's tone, echoed by the caller), while Asterisk gets
+            # the supervisor's own microphone (heard by the agent in whisper, by both in barge).
+            try:
+                await eventually(
+                    lambda: stats_with(sup, lambda s: s["in_packets"] > 50 and s["in_energy"] > 0), timeout=20
+                )
+            except AssertionError as err:
+                raise AssertionError(f"{mode}: {LAST}; {sandbox.cli('pjsip show channelstats')}") from err
+            await eventually(lambda: rx_packets(sandbox, WEBRTC_SUPERVISOR) > 25, timeout=15)
+            # The supervisor hangs up: the spy leg ends, the agent's call goes on.
+            await sup.get_by_test_id("sp-hangup").click()
+            await expect(sup_sp).to_have_attribute("data-call", "idle", timeout=10000)
+            await eventually(lambda: agent_channel(sandbox, WEBRTC_SUPERVISOR) is None, timeout=10)
+            await expect(agent_sp).to_have_attribute("data-call", "talking")
+        assert carrier.proc.returncode is None, carrier.why()
+        assert not agent.errors and not sup.errors, (agent.errors, sup.errors)
+    finally:
+        if carrier is not None:
+            await carrier.stop()
+        await hang_up_all(ami)
+        await agent.context.close()
+        await sup.context.close()
