@@ -428,6 +428,11 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
         await expect(agent_sp).to_have_attribute("data-call", "ringing", timeout=30000)
         await agent.get_by_test_id("sp-answer").click()
         await expect(agent_sp).to_have_attribute("data-call", "talking", timeout=10000)
+        # The agent mutes: from now on the line echoes silence to them, so what they hear is the
+        # supervisor's voice or nothing.
+        await agent.get_by_test_id("sp-mute").click()
+        await expect(agent.get_by_test_id("sp-mute")).to_have_attribute("aria-pressed", "true")
+        heard: dict[str, float] = {}
         # The supervisor's wallboard (another tab of the same browser) starts each mode.
         wall = await sup.context.new_page()
         await wall.goto(f"{base}/wallboard?lang=en")
@@ -446,11 +451,14 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
             except AssertionError as err:
                 raise AssertionError(f"{mode}: {LAST}; {sandbox.cli('pjsip show channelstats')}") from err
             await eventually(lambda: rx_packets(sandbox, WEBRTC_SUPERVISOR) > 25, timeout=15)
+            heard[mode] = await energy_gain(agent)
             # The supervisor hangs up: the spy leg ends, the agent's call goes on.
             await sup.get_by_test_id("sp-hangup").click()
             await expect(sup_sp).to_have_attribute("data-call", "idle", timeout=10000)
             await eventually(lambda: agent_channel(sandbox, WEBRTC_SUPERVISOR) is None, timeout=10)
             await expect(agent_sp).to_have_attribute("data-call", "talking")
+        # Listening, the agent hears nothing of the supervisor; whispering and barging, they do.
+        assert heard["listen"] < 0.001 and heard["whisper"] > 0.01 and heard["barge"] > 0.01, heard
         assert carrier.proc.returncode is None, carrier.why()
         assert not agent.errors and not sup.errors, (agent.errors, sup.errors)
     finally:
@@ -459,3 +467,12 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
         await hang_up_all(ami)
         await agent.context.close()
         await sup.context.close()
+
+
+async def energy_gain(page: Any, packets: int = 150) -> float:
+    """The audio energy the page received over the next ``packets`` RTP packets (getStats)."""
+    start = await page.evaluate(INBOUND)
+    end = await eventually(
+        lambda: stats_with(page, lambda s: s["in_packets"] >= start["in_packets"] + packets), timeout=20
+    )
+    return float(end["in_energy"] - start["in_energy"])
