@@ -4,7 +4,9 @@ pop of that call; a click answers. The caller talks back what it hears (SIPp -rt
 sound on the line after the answer is the browser's fake microphone: the page receives its own
 tone back (getStats), Asterisk counts the browser's RTP, and the call's recording is not silent.
 Mute, hold and auto-answer each change what Asterisk receives; hang-up from either side ends both;
-one CDR for the call."""
+one CDR for the call. Also from the softphone card: microphone/speaker choice and the level meter,
+transfer through the desk's transfer, click-to-call (the softphone rings before the customer), and
+a supervisor's listen / whisper / barge on their own softphone."""
 
 from __future__ import annotations
 
@@ -106,13 +108,16 @@ async def carrier_caller(sandbox: AsteriskSandbox, work: Path, talk_ms: int) -> 
     )
 
 
-async def received_level(sandbox: AsteriskSandbox, channel: str, name: str, seconds: float = 2) -> float:
-    """RMS of what Asterisk receives from ``channel`` for ``seconds`` of call audio: a MixMonitor of
-    the read direction only (r()), started and stopped from the CLI (app_mixmonitor's own command)."""
-    both, rx = f"/tmp/tdsp-{name}.wav", f"/tmp/tdsp-{name}-rx.wav"
+async def received_level(
+    sandbox: AsteriskSandbox, channel: str, name: str, seconds: float = 2, direction: str = "r"
+) -> float:
+    """RMS of what Asterisk receives from ``channel`` (``direction`` "r"; "t": what it sends to it)
+    for ``seconds`` of call audio: a MixMonitor of that direction only (its r() or t() file), started
+    and stopped from the CLI (app_mixmonitor's own command)."""
+    both, rx = f"/tmp/tdsp-{name}.wav", f"/tmp/tdsp-{name}-{direction}.wav"
     for p in (both, rx):
         (sandbox.root / p.lstrip("/")).unlink(missing_ok=True)
-    sandbox.cli(f"mixmonitor start {channel} {both},r({rx})")
+    sandbox.cli(f"mixmonitor start {channel} {both},{direction}({rx})")
     rx_file = sandbox.root / rx.lstrip("/")
     # 8 kHz 16-bit slin: 16,000 bytes a second after the 44-byte header.
     await eventually(lambda: rx_file.exists() and rx_file.stat().st_size > 44 + 16000 * seconds, timeout=20)
@@ -433,6 +438,15 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
         await agent.get_by_test_id("sp-mute").click()
         await expect(agent.get_by_test_id("sp-mute")).to_have_attribute("aria-pressed", "true")
         heard: dict[str, float] = {}
+        # What the caller heard, as they echo it back: a MixMonitor of what Asterisk receives from the
+        # trunk (ChanSpy's barge audio is mixed in after a MixMonitor on the caller's own channel
+        # sees what is sent, so the echo is where it shows).
+        to_caller: dict[str, float] = {}
+        trunk = next(
+            ln.split("!", 1)[0]
+            for ln in sandbox.cli("core show channels concise").splitlines()
+            if ln.startswith("PJSIP/trunk-carrier-a-")
+        )
         # The supervisor's wallboard (another tab of the same browser) starts each mode.
         wall = await sup.context.new_page()
         await wall.goto(f"{base}/wallboard?lang=en")
@@ -452,6 +466,7 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
                 raise AssertionError(f"{mode}: {LAST}; {sandbox.cli('pjsip show channelstats')}") from err
             await eventually(lambda: rx_packets(sandbox, WEBRTC_SUPERVISOR) > 25, timeout=15)
             heard[mode] = await energy_gain(agent)
+            to_caller[mode] = await received_level(sandbox, trunk, f"spy-{mode}")
             # The supervisor hangs up: the spy leg ends, the agent's call goes on.
             await sup.get_by_test_id("sp-hangup").click()
             await expect(sup_sp).to_have_attribute("data-call", "idle", timeout=10000)
@@ -459,6 +474,8 @@ async def test_supervisor_listens_whispers_and_barges_from_their_own_softphone(
             await expect(agent_sp).to_have_attribute("data-call", "talking")
         # Listening, the agent hears nothing of the supervisor; whispering and barging, they do.
         assert heard["listen"] < 0.001 and heard["whisper"] > 0.01 and heard["barge"] > 0.01, heard
+        # Only barging reaches the caller (measured: RMS ~8 listening and whispering, ~390 barging).
+        assert to_caller["listen"] < 30 and to_caller["whisper"] < 30 and to_caller["barge"] > 150, to_caller
         assert carrier.proc.returncode is None, carrier.why()
         assert not agent.errors and not sup.errors, (agent.errors, sup.errors)
     finally:
