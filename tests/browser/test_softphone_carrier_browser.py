@@ -288,15 +288,21 @@ async def test_microphone_and_speaker_choice_level_meter_and_transfer_from_the_c
         mic = page.get_by_test_id("sp-mic")
         await eventually(lambda: _count(mic, 2))
         mics = await mic.locator("option").evaluate_all("os => os.map((o) => [o.value, o.textContent])")
+        assert [label for _v, label in mics[1:]] == ["Fake Audio Input 1", "Fake Audio Input 2"], mics
         chosen_id, chosen_label = mics[-1]
         await mic.select_option(chosen_id)
         speaker = page.get_by_test_id("sp-speaker")
         speakers = await speaker.locator("option").evaluate_all("os => os.map((o) => o.value)")
-        if len(speakers) > 1:
-            await speaker.select_option(speakers[-1])
-            await expect(sp).to_have_attribute("data-sink", speakers[-1])
-        kept = await page.evaluate("() => localStorage.getItem('tongdai.softphone.devices')")
-        assert chosen_id in kept, kept
+        assert len(speakers) >= 3, speakers  # default, Fake Audio Output 1 and 2
+        await speaker.select_option(speakers[-1])
+        # The call's audio element plays on it (its sinkId, read back after setSinkId).
+        await expect(sp).to_have_attribute("data-sink", speakers[-1])
+        # Kept in the browser: after a reload both are chosen again.
+        await page.reload()
+        await expect(sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await expect(mic).to_have_value(chosen_id)
+        await expect(speaker).to_have_value(speakers[-1])
+        await expect(sp).to_have_attribute("data-sink", speakers[-1])
 
         carrier = await carrier_caller(sandbox, tmp_path / "sipp", talk_ms=180000)
         await expect(sp).to_have_attribute("data-call", "ringing", timeout=30000)
