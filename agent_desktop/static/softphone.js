@@ -24,7 +24,7 @@ let dialled = null;       // {to, at}: the desk's click-to-call, whose first leg
 function status(name, vars) {
   root.dataset.status = name;
   const el = $("sp-status");
-  el.textContent = t(`softphone.${name}`, vars);
+  el.textContent = name === "taken" ? t("softphone_media.taken") : t(`softphone.${name}`, vars);
   el.className = `badge phone ${name === "registered" ? "registered" : "unregistered"}`;
 }
 
@@ -221,7 +221,10 @@ function meterStop() {
   root.dataset.level = "0";
 }
 
-async function start() {
+// renew: a retry after Asterisk refused the registration. The server refuses it (softphone.taken)
+// when another login of this agent took the account since: this page stops and says so, rather
+// than take it back (two open desktops would steal it from each other at every refresh).
+async function start(renew = false) {
   status("starting");
   try {
     const mic = await navigator.mediaDevices.getUserMedia({audio: true});
@@ -233,13 +236,20 @@ async function start() {
   listDevices().catch((err) => { $("sp-device-msg").textContent = String(err.message || err); });
   let creds;
   try {
-    creds = await api("POST", "/api/softphone/credentials");
+    creds = await api("POST", "/api/softphone/credentials", renew ? {renew: true} : undefined);
   } catch (err) {
-    status("failed", {why: errorText(err)});
+    if (err.code === "softphone.taken") {
+      if (ua) ua.stop();
+      ua = null;
+      status("taken");
+      $("sp-call").textContent = errorText(err);
+    } else {
+      status("failed", {why: errorText(err)});
+    }
     return;
   }
   if (ua) ua.stop();
-  ua = new JsSIP.UA({
+  const me = ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(creds.ws_url)],
     uri: creds.uri,
     authorization_user: creds.username,
@@ -250,16 +260,18 @@ async function start() {
     session_timers: false,
     user_agent: "tongdai-softphone",
   });
-  ua.on("connecting", () => { if (root.dataset.status !== "starting") status("reconnecting"); });
-  ua.on("disconnected", () => status("reconnecting"));
-  ua.on("registered", () => { refetched = false; status("registered"); });
-  ua.on("unregistered", () => status("unregistered"));
+  // Events of a UA this page has since stopped (replaced, or the account taken) are ignored.
+  ua.on("connecting", () => { if (ua === me && root.dataset.status !== "starting") status("reconnecting"); });
+  ua.on("disconnected", () => { if (ua === me) status("reconnecting"); });
+  ua.on("registered", () => { if (ua === me) { refetched = false; status("registered"); } });
+  ua.on("unregistered", () => { if (ua === me) status("unregistered"); });
   ua.on("registrationFailed", (e) => {
+    if (ua !== me) return;
     // Refused credentials (another login took the account, or Asterisk restarted and forgot it):
     // ask once for a new password; a second refusal is shown.
     if (e.cause === JsSIP.C.causes.AUTHENTICATION_ERROR && !refetched) {
       refetched = true;
-      start();
+      start(true);
     } else {
       status("failed", {why: e.cause});
     }
