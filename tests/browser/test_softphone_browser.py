@@ -58,6 +58,9 @@ async def webrtc_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> As
         queues=[*TEST_QUEUES, {**asterisk_sandbox_queue(), "members": [{"agent": WEBRTC_AGENT}]}],
         agents=[*base_config()["agents"], *webrtc_agents(auto_login=True)],
         ivr=WEB_IVR,
+        # The shortest registration Asterisk grants (its AORs' minimum_expiration): JsSIP refreshes
+        # after 55 s, when a page whose account another login took finds out.
+        asterisk={"webrtc": {"max_registration_seconds": 60}},
     )
     b = Bridge(settings)
     await b.start()
@@ -160,3 +163,53 @@ async def test_softphone_registers_rings_with_the_pop_answers_and_carries_audio(
     finally:
         await hang_up_all(ami)
         await page.context.close()
+
+
+def contact_lines(sandbox: AsteriskSandbox) -> list[str]:
+    """The AOR's contact URIs (pjsip show aor: "Contact:  7201/sip:…;transport=… hash status rtt")."""
+    return [
+        ln.split()[1]
+        for ln in contacts(sandbox).splitlines()
+        if ln.strip().startswith("Contact:") and "@" in ln
+    ]
+
+
+async def test_a_second_login_takes_the_softphone_over_cleanly(
+    webrtc_bridge: Bridge, asterisk_sandbox: AsteriskSandbox, ami: AmiClient, media_browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://127.0.0.1:{webrtc_bridge.web_port}"
+    first = await open_desk(media_browser, base)
+    first_sp = first.get_by_test_id("softphone")
+    second = None
+    try:
+        await expect(first_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await eventually(lambda: len(contact_lines(asterisk_sandbox)) == 1)
+        before = contact_lines(asterisk_sandbox)[0]
+        # The same agent logs in elsewhere: that page registers and replaces the first's contact.
+        second = await open_desk(media_browser, base)
+        second_sp = second.get_by_test_id("softphone")
+        await expect(second_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await eventually(lambda: (lines := contact_lines(asterisk_sandbox)) and lines != [before])
+        assert len(contact_lines(asterisk_sandbox)) == 1, contacts(asterisk_sandbox)
+        taken = contact_lines(asterisk_sandbox)[0]
+        # A call rings the second page only.
+        await place_call(ami, "0912345678", dtmf="1", stay=30)
+        await expect(second_sp).to_have_attribute("data-call", "ringing", timeout=20000)
+        assert await first_sp.get_attribute("data-call") != "ringing"
+        await second.get_by_test_id("sp-reject").click()
+        await expect(second_sp).to_have_attribute("data-call", "idle", timeout=10000)
+        await hang_up_all(ami)
+        # The first page's next refresh is refused; it does not take the account back, it says so.
+        await expect(first_sp).to_have_attribute("data-status", "taken", timeout=90000)
+        # (the desk is in Vietnamese: agent_desktop/locales/vi.json's softphone.taken)
+        await expect(first.get_by_test_id("sp-call")).to_contain_text("đang dùng ở cửa sổ hoặc thiết bị khác")
+        assert contact_lines(asterisk_sandbox) == [taken], contacts(asterisk_sandbox)
+        await expect(second_sp).to_have_attribute("data-status", "registered")
+        assert not first.errors and not second.errors, (first.errors, second.errors)
+    finally:
+        await hang_up_all(ami)
+        await first.context.close()
+        if second is not None:
+            await second.context.close()
