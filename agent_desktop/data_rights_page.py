@@ -7,7 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from agent_desktop import sessions
-from agent_desktop.pages import _page_ctx
+from agent_desktop.pages import page_ctx
 
 
 async def data_rights_page(request: web.Request) -> web.StreamResponse:
@@ -16,7 +16,7 @@ async def data_rights_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login")
     if not who.supervisor:
         raise web.HTTPForbidden(text="supervisors only")
-    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx = await page_ctx(request, who.agent_id, who.role)
     return aiohttp_jinja2.render_template("data_rights.html", request, ctx)
 
 

@@ -7,14 +7,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from agent_desktop import sessions
-from agent_desktop.pages import _page_ctx
+from agent_desktop.pages import page_ctx
 
 
 async def recordings_page(request: web.Request) -> web.StreamResponse:
     who = await sessions.current_agent(request)
     if who is None:
         raise web.HTTPFound("/login")
-    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx = await page_ctx(request, who.agent_id, who.role)
     ctx["supervisor"] = who.supervisor
     return aiohttp_jinja2.render_template("recordings.html", request, ctx)
 
