@@ -228,6 +228,8 @@ class Wallboard:
         self._pending: asyncio.TimerHandle | None = None
         self._push_task: asyncio.Task[None] | None = None
         self.pushes = 0
+        # A separate block of each frame, "kpis": today's satisfaction figures (agent_desktop/kpi_board.py).
+        self.kpis: Callable[[], dict[str, Any] | None] | None = None
 
     def now(self) -> float:
         """The wallboard's clock (epoch seconds)."""
@@ -356,6 +358,7 @@ class Wallboard:
             **figs,
             "agents": agents,
             "agent_counts": dict(sorted(counts.items())),
+            "kpis": self.kpis() if self.kpis is not None else None,
         }
 
     def schedule(self) -> None:

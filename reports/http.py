@@ -1,9 +1,12 @@
-"""HTTP edge of the reports: ``GET /api/reports/service-level`` for supervisors and integrations."""
+"""HTTP edge of the reports for supervisors and integrations: ``GET /api/reports/service-level``, and
+``GET /api/reports/satisfaction`` (CSAT, response rate, FCR, repeat rate) with its ``.csv`` and ``.xlsx``
+exports (the same numbers: reports/satisfaction.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import ConfigDict, Field, WithJsonSchema
@@ -12,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.errors import Unavailable
 from core.http import Access, Args, Call, Route, add_routes
 from reports.config import ReportsConfig
+from reports.satisfaction import kpi_csv, kpi_report, kpi_xlsx
 from reports.service_level import parse_period, service_level_report
 
 # parse_period checks the text (its errors name the field: report.bad_period); the schema says it.
@@ -32,6 +36,20 @@ class ServiceLevelArgs(Args):
     queue: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,38}$", description="one queue only")
 
 
+class SatisfactionArgs(Args):
+    model_config = ConfigDict(json_schema_extra=_both_required)
+
+    since: Since = Field(None, description="first day (Asia/Ho_Chi_Minh), inclusive")
+    until: Until = Field(None, description="last day, exclusive; after since, within reports.max_days")
+    window_days: float | None = Field(
+        None, gt=0, le=90, description="repeat window in days; default reports.repeat_window_days"
+    )
+    topic: Literal["none", "queue", "ivr_path", "disposition"] | None = Field(
+        None, description="a repeat only about the same topic; default reports.repeat_topic"
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Sessions = Callable[[], async_sessionmaker[AsyncSession] | None]
 
 
@@ -58,4 +76,52 @@ def add_report_routes(app: web.Application, sessions: Sessions, cfg: ReportsConf
         result={"type": "object", "required": ["total", "days", "definitions"]},
         tag="reports",
     )
-    add_routes(app, [route])
+
+    async def kpis(a: SatisfactionArgs) -> Any:
+        since, until = parse_period(a.since, a.until, max_days=cfg.max_days)
+        db = sessions()
+        if db is None:
+            raise Unavailable("the database is not ready")
+        window = timedelta(days=a.window_days or cfg.repeat_window_days)
+        return await kpi_report(db, since, until, window=window, topic=a.topic or cfg.repeat_topic)
+
+    async def satisfaction(c: Call[SatisfactionArgs]) -> Any:
+        return (await kpis(c.args)).to_json()
+
+    def export(kind: Literal["csv", "xlsx"]) -> Any:
+        async def handler(c: Call[SatisfactionArgs]) -> Any:
+            report = await kpis(c.args)
+            body, media = (
+                (kpi_csv(report), "text/csv; charset=utf-8") if kind == "csv" else (kpi_xlsx(report), XLSX)
+            )
+            name = f"satisfaction-{report.since}-{report.until}.{kind}"
+            return web.Response(
+                body=body,
+                headers={
+                    "Content-Type": media,
+                    "Content-Disposition": f'attachment; filename="{name}"',
+                    "Cache-Control": "no-store",
+                },
+            )
+
+        return handler
+
+    tag, sup = "reports", Access.SUPERVISOR
+    kpi_routes = [
+        Route(
+            "GET", "/api/reports/satisfaction",
+            "CSAT (mean, share of 4-5), survey response rate, FCR and repeat rate per day, queue and agent "
+            f"for Vietnam days [since, until); at most {cfg.max_days} days; definitions included",
+            satisfaction, SatisfactionArgs, access=sup, errors=(503,), name="reports.satisfaction",
+            result={"type": "object", "required": ["total", "days", "definitions"]}, tag=tag,
+        ),
+        Route(
+            "GET", "/api/reports/satisfaction.csv", "The satisfaction KPIs as CSV (the same numbers)",
+            export("csv"), SatisfactionArgs, access=sup, errors=(503,), media="text/csv", tag=tag,
+        ),
+        Route(
+            "GET", "/api/reports/satisfaction.xlsx", "The satisfaction KPIs as XLSX (the same numbers)",
+            export("xlsx"), SatisfactionArgs, access=sup, errors=(503,), media=XLSX, tag=tag,
+        ),
+    ]  # fmt: skip
+    add_routes(app, [route, *kpi_routes])
