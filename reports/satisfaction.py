@@ -41,7 +41,7 @@ DEFINITIONS = {
     "csat": "mean score of the CSAT question (the survey's first scale question) over those who answered it",
     "csat_top2": "share of CSAT answers in the scale's top two (4-5 on 1-5)",
     "said_solved": "share of 'was your problem solved?' answers that were yes",
-    "no_answer": "a caller who keyed nothing or hung up: counted as surveyed, never as a score",
+    "no_answer": "a caller who keyed nothing or hung up: 'no answer', counted as surveyed, never as a score",
     **{k: v for k, v in REPEAT_DEFINITIONS.items() if k in ("fcr", "repeat_rate", "contacts", "repeated")},
 }
 
