@@ -16,6 +16,9 @@ Definitions (also served in each snapshot as ``definitions``):
 * ``asa`` = mean wait of answered calls (queue entry → answer), seconds;
 * ``aht`` = mean talk time (answer → hang-up) of answered calls that ended; wrap-up is not included;
 * ``waiting``/``longest_wait``: callers in queue now, and how long the first of them has waited.
+
+Each frame also carries a separate block, ``kpis``: today's CSAT, survey response rate, repeat
+contacts and the latest FCR, read from the database by agent_desktop/kpi_board.py (docs/satisfaction.md).
 """
 
 from __future__ import annotations
