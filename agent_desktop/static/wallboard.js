@@ -94,7 +94,7 @@ function agentRow(a, now) {
 // The satisfaction block (agent_desktop/kpi_board.py): today's surveys, repeat contacts, the latest FCR.
 function kpiTiles(k) {
   if (!k) return nothing;
-  const tot = k.total, avg = (v) => (v == null ? "–" : v.toFixed(2));
+  const tot = k.total, avg = (v) => (v == null ? "–" : v.toFixed(2).replace(".", ","));
   const items = [["csat", avg(tot.csat)], ["csat_top2", pct(tot.csat_top2)], ["response_rate", pct(tot.response_rate)],
                  ["surveyed", tot.surveyed], ["repeat_today", pct(tot.repeat_today_rate)], ["fcr", pct(k.fcr)]];
   return items.map(([id, v]) => html`<div class="tile" data-testid="kpi-${id}"><span>${t(`kpi.${id}`, {day: k.fcr_day})}</span><b>${v}</b></div>`);
