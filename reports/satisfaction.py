@@ -1,5 +1,6 @@
 """Customer-satisfaction KPIs: CSAT and the survey's response rate (``survey_answers``), with FCR and
-the repeat rate (reports/repeat_contacts.py), per Vietnam day, queue and agent.
+the repeat rate (reports/repeat_contacts.py), per Vietnam day, queue and agent (FCR and the repeat rate
+also per ACD tier and, with a topic, per topic; the survey figures are None there).
 
 Definitions (served with every report, on the wallboard, and in the CSV/XLSX exports):
 
@@ -105,9 +106,11 @@ class SurveyFigures:
         }
 
 
-def kpis_json(s: SurveyFigures, r: RepeatFigures | None) -> dict[str, Any]:
+def kpis_json(s: SurveyFigures | None, r: RepeatFigures | None) -> dict[str, Any]:
+    """One row's figures; a scope the surveys are not grouped by (tier, topic) has them as None."""
     r = r or RepeatFigures()
-    return {**s.to_json(), **r.to_json()}
+    survey = s.to_json() if s is not None else dict.fromkeys(SurveyFigures().to_json())
+    return {**survey, **r.to_json()}
 
 
 @dataclass
@@ -124,13 +127,23 @@ class KpiReport:
     def rows(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(scope, key, figures): the total, then each day, queue and agent — what every export holds."""
         yield "total", "", kpis_json(self.survey_total, self.repeat_total)
-        for scope in ("day", "queue", "agent"):
-            s, r = self.survey.get(scope, {}), self.repeat.get(scope, {})
-            for key in sorted(set(s) | set(r)):
-                yield scope, key, kpis_json(s.get(key, SurveyFigures()), r.get(key))
+        for scope in ("day", "queue", "tier", "agent", "topic"):
+            s, r = self.survey.get(scope), self.repeat.get(scope, {})
+            for key in sorted(set(s or {}) | set(r)):
+                yield (
+                    scope,
+                    key,
+                    kpis_json(s.get(key, SurveyFigures()) if s is not None else None, r.get(key)),
+                )
 
     def to_json(self) -> dict[str, Any]:
-        groups: dict[str, dict[str, Any]] = {"days": {}, "queues": {}, "agents": {}}
+        groups: dict[str, dict[str, Any]] = {
+            "days": {},
+            "queues": {},
+            "tiers": {},
+            "agents": {},
+            "topics": {},
+        }
         total: dict[str, Any] = {}
         for scope, key, figs in self.rows():
             if scope == "total":
@@ -227,6 +240,8 @@ async def kpi_report(
     report.repeat["day"] = {d.isoformat(): f for d, f in rep.days.items()}
     report.repeat["queue"] = {k: f for k, f in rep.queues.items() if k}
     report.repeat["agent"] = dict(rep.agents)
+    report.repeat["tier"] = dict(rep.tiers)  # FCR by ACD tier and by topic: the surveys are not split so
+    report.repeat["topic"] = {k: f for k, f in rep.topics.items() if k}
     return report
 
 
@@ -267,6 +282,10 @@ def kpi_xlsx(report: KpiReport) -> bytes:
     )
 
 
+def _count(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
 def format_table(report: KpiReport) -> str:
     def pct(v: Any) -> str:
         return "-" if v is None else f"{v:.1%}"
@@ -282,8 +301,9 @@ def format_table(report: KpiReport) -> str:
     ]
     for scope, key, f in report.rows():
         lines.append(
-            f"{scope:<6} {key[:12]:<12} {f['surveyed']:>8} {pct(f['response_rate']):>7} {avg(f['csat']):>5} "
-            f"{pct(f['csat_top2']):>7} {f['contacts']:>8} {pct(f['fcr']):>7} {pct(f['repeat_rate']):>7}"
+            f"{scope:<6} {key[:12]:<12} {_count(f['surveyed']):>8} {pct(f['response_rate']):>7} "
+            f"{avg(f['csat']):>5} {pct(f['csat_top2']):>7} {f['contacts']:>8} {pct(f['fcr']):>7} "
+            f"{pct(f['repeat_rate']):>7}"
         )
     lines += ["", *(f"{k}: {v}" for k, v in DEFINITIONS.items())]
     return "\n".join(lines)
