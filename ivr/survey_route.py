@@ -82,8 +82,17 @@ class SurveyRoute:
             await self._store(ctx, cfg, session)
 
     async def _store(self, ctx: SurveyContext, cfg: SurveyConfig, session: SurveySession) -> None:
-        await self.store.record(ctx, cfg, session.answers)
         scores = {a.question: a.value for a in session.answers if a.status == "answered"}
+        try:
+            await self.store.record(ctx, cfg, session.answers)
+        except Exception:
+            # The database is away: the answers stay in the log (call id, queue, agent, keys; no
+            # customer data), from where they can be re-entered.
+            log.exception(
+                "survey of call %s (queue %s, agent %s) not stored: answers %s",
+                *(ctx.call_id, ctx.queue, ctx.agent_id, scores),
+            )
+            return
         self.tracker.bus_publish(
             BusEvent(
                 FINISHED,
