@@ -176,7 +176,7 @@ def _add_desk(
 
     add_api_routes(app, acts, wallboard, web_sessions.end_agent, health_details)
     add_forms(app)
-    _add_reports(app, settings, bridge)
+    _add_reports(app, settings, bridge, audit)
 
     async def seed(app: web.Application) -> None:
         await _seed_wallboard(wallboard, bridge)
@@ -207,8 +207,8 @@ def _kpi_board(settings: Settings, bridge: BridgeView, wallboard: Wallboard) -> 
     return board
 
 
-def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView) -> None:
-    add_report_routes(app, lambda: bridge.sessions, settings.reports)
+def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView, audit: Audit) -> None:
+    add_report_routes(app, lambda: bridge.sessions, settings.reports, audit)
 
 
 async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:

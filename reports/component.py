@@ -1,26 +1,45 @@
 """Wiring of reports: the ``reports`` section, ``tongdai report service-level`` and ``tongdai report
-satisfaction`` (read-only: they never migrate). The HTTP report routes are the desktop API's."""
+satisfaction`` (read-only: they never migrate) and the scheduled report files (``reports.schedule``).
+The HTTP report routes are the desktop API's."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from core.cli import CliContext, Commands, Sessions
-from core.component import ComponentSpec
+from core.component import ComponentSpec, Infra
 from core.config import Section
 from reports.config import ReportsConfig
 
 if TYPE_CHECKING:
     from tongdai.settings import Settings
 
-__all__ = ["SPEC", "ReportsSections"]
+__all__ = ["SPEC", "ReportsSections", "running"]
 
 
 class ReportsSections(Section):
     reports: ReportsConfig = ReportsConfig()
+
+
+@asynccontextmanager
+async def running(settings: Settings, infra: Infra) -> AsyncIterator[None]:
+    """The scheduled report files, on a node with ``reports.schedule.directory``."""
+    if settings.reports.schedule.directory is None:
+        yield
+        return
+    from reports.scheduled import ReportScheduler
+
+    scheduler = ReportScheduler(infra.sessions, settings.reports)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        await scheduler.stop()
 
 
 def cmd_service_level(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:

@@ -16,6 +16,7 @@ import campaigns.models
 import core.models
 import crm_bridge.models
 import ivr.models
+import quality.models
 import recordings.models
 from core import migrate
 from core.db import Base
@@ -30,6 +31,7 @@ MODEL_MODULES = (
     acd.models,
     agent_desktop.models,
     campaigns.models,
+    quality.models,
 )
 # A real directory both in a checkout and in an installed wheel (setuptools installs unzipped).
 MIGRATIONS = Path(str(files("tongdai") / "migrations"))

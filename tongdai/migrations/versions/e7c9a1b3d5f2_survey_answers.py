@@ -1,7 +1,7 @@
 """ivr: post-call survey answers (one row per question of a surveyed call)
 
 Revision ID: e7c9a1b3d5f2
-Revises: d8b2f4a6c0e3
+Revises: 5be0c2d4f6a8
 Create Date: 2026-12-04 18:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "e7c9a1b3d5f2"
-down_revision: str | Sequence[str] | None = "d8b2f4a6c0e3"
+down_revision: str | Sequence[str] | None = "5be0c2d4f6a8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
