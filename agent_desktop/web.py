@@ -10,7 +10,7 @@ on every response and JSON errors under /api/ (core/http.py).
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from agent_desktop.auth import DesktopAuth
 from agent_desktop.data_rights_page import add_data_rights_page
 from agent_desktop.hub import PopHub
 from agent_desktop.i18n import CATALOGUE
+from agent_desktop.kpi_board import KpiBoard
 from agent_desktop.pages import (
     LOGIN_AUDIT_KEY,
     LOGIN_GUARD_KEY,
@@ -162,6 +163,7 @@ def _add_desk(
         now=bridge.tracker.now,  # the clock that stamps the calls decides which day they belong to
     )
     wallboard.attach(bridge.bus)
+    kpis = _kpi_board(settings, bridge, wallboard)
     acts = DesktopActions(bridge, audit, access)
     if acts.access.alert is None:
         acts.access.alert = hub.send_supervisors
@@ -182,12 +184,31 @@ def _add_desk(
 
     async def seed(app: web.Application) -> None:
         await _seed_wallboard(wallboard, bridge)
+        if kpis is not None:
+            kpis.start()
 
     async def close(app: web.Application) -> None:
         wallboard.close()
+        if kpis is not None:
+            await kpis.stop()
 
     app.on_startup.append(seed)
     app.on_cleanup.append(close)
+
+
+def _kpi_board(settings: Settings, bridge: BridgeView, wallboard: Wallboard) -> KpiBoard | None:
+    """The wallboard's satisfaction block, from the database (none without one)."""
+    if bridge.sessions is None:
+        return None
+    board = KpiBoard(
+        bridge.sessions,
+        window=timedelta(days=settings.reports.repeat_window_days),
+        changed=wallboard.schedule,
+        now=wallboard.now,
+    )
+    board.attach(bridge.bus)
+    wallboard.kpis = board.snapshot
+    return board
 
 
 def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView, audit: Audit) -> None:

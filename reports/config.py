@@ -1,5 +1,6 @@
 """The ``reports`` section of config.yaml: the service-level rule that operators report against, the
-scheduled report files, and who besides supervisors reads the audit trail."""
+scheduled report files, who besides supervisors reads the audit trail, and the repeat-contact window
+of FCR (reports/repeat_contacts.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class ReportsConfig(BaseModel):
     short_abandon_seconds: float = Field(5, ge=0)
     # Longest period one report may cover (bounds the query and the per-day CASE expression).
     max_days: int = Field(366, ge=1, le=3660)
+    # A contact of the same owner within this many days after another is a repeat (FCR, the pop's note).
+    repeat_window_days: float = Field(7, gt=0, le=90)
+    # Optionally only about the same topic: the queue, the IVR path or the agent's disposition code.
+    repeat_topic: Literal["none", "queue", "ivr_path", "disposition"] = "none"
     # Calls one drill-down lists at most (the newest first past it, and says it cut).
     drilldown_limit: int = Field(1000, ge=10, le=20000)
     schedule: ScheduleConfig = ScheduleConfig()

@@ -1,6 +1,7 @@
 """HTTP edge of the reports: the service level (``GET /api/reports/service-level``, supervisors and
 integrations), the report page's figures with their half-hour and agent cuts, the calls behind a bar,
-the page's CSV and XLSX exports, and the audit viewer (supervisors and ``reports.audit_viewers``)."""
+the page's CSV and XLSX exports, the audit viewer (supervisors and ``reports.audit_viewers``), and the
+satisfaction KPIs (reports/satisfaction_http.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.http import Access, Args, Call, Route, add_routes
 from core.identity import Who
 from reports import audit_view, breakdown, page_export
 from reports.config import ReportsConfig
+from reports.satisfaction_http import satisfaction_routes
 from reports.service_level import parse_period, service_level_report
 
 # parse_period checks the text (its errors name the field: report.bad_period); the schema says it.
@@ -179,6 +181,7 @@ def add_report_routes(  # noqa: C901 (one closure per route, as the other edges)
             access=people, errors=(503,), media="text/csv", tag="audit",
         ),
     ]  # fmt: skip
+    routes += satisfaction_routes(db, cfg)  # CSAT, FCR, repeat rate (reports/satisfaction_http.py)
     add_routes(app, routes)
 
 
