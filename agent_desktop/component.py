@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -92,7 +93,13 @@ async def running(
     )
     access = customer_access(services, infra.audit)
     observe = infra.metrics.observe_pop if infra.metrics is not None else None
-    hub = PopHub(crm.profile_for_call, infra.audit, access, observe_pop=observe)
+    hub = PopHub(
+        crm.profile_for_call,
+        infra.audit,
+        access,
+        observe_pop=observe,
+        repeat_note=_repeat_note(settings, infra),
+    )
     access.alert = hub.send_supervisors  # bulk-access alerts reach the supervisors' desktops
     hub.attach(infra.bus)
     web_sessions = WebSessions(
@@ -100,6 +107,20 @@ async def running(
     )
     # The hub's sockets and pending pops are closed by the web app's own shutdown (agent_desktop.web).
     yield DesktopComponent(hub, services, infra.audit, access, web_sessions)
+
+
+def _repeat_note(
+    settings: Settings, infra: Infra
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]:
+    """The pop's repeat-contact note over the node's database (reports/contact_note.py)."""
+    from reports.contact_note import repeat_note
+
+    window = timedelta(days=settings.reports.repeat_window_days)
+
+    async def note(call: dict[str, Any]) -> dict[str, Any] | None:
+        return await repeat_note(infra.sessions, call, window=window)
+
+    return note
 
 
 def cmd_logout(args: argparse.Namespace, ctx: CliContext[Settings]) -> int:

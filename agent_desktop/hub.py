@@ -57,8 +57,12 @@ class PopHub:
         audit: Audit,
         holds: Holds | None = None,
         observe_pop: Callable[[float], None] | None = None,
+        repeat_note: ProfileLookup | None = None,
     ) -> None:
+        """``repeat_note``: the owner's earlier contacts in the repeat window (reports/contact_note.py),
+        fetched beside the profile; None = no note."""
         self._lookup = lookup
+        self._repeat_note = repeat_note
         self._audit = audit
         self.holds = holds
         # Seconds from the tracker's ringing event to the frame written to the agent (/metrics).
@@ -210,11 +214,13 @@ class PopHub:
         agent = d.get("ringing_agent", "")
         started = time.monotonic()
         profile: dict[str, Any] | None
+        note = asyncio.ensure_future(self._note(d)) if self._repeat_note is not None else None
         try:
             profile = await self._lookup(d)
         except Exception:
             log.exception("profile lookup failed for call %s; popping what the IVR learned", ev.call_id)
             profile = None
+        repeat = await note if note is not None else None
         frame = {
             "type": "pop",
             "call_id": ev.call_id,
@@ -233,6 +239,8 @@ class PopHub:
             if agent and agent == d.get("sticky_agent")
             else None,
             "customer": profile,
+            # "3rd contact in 7 days — last: 28/11, <topic>, unresolved" (reports/contact_note.py)
+            "repeat": repeat,
             "lookup_ms": round((time.monotonic() - started) * 1000, 2),
             "event_ts": ev.ts,
         }
@@ -251,6 +259,14 @@ class PopHub:
             self._in_background(
                 self._audit(agent, "profile.pop", "customer", str(profile.get("customer_id", "")))
             )
+
+    async def _note(self, d: dict[str, Any]) -> dict[str, Any] | None:
+        assert self._repeat_note is not None
+        try:
+            return await self._repeat_note(d)
+        except Exception:  # the pop goes out without its note rather than late or not at all
+            log.exception("repeat-contact note failed for call %s", d.get("call_id"))
+            return None
 
 
 def _dumps(frame: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""The desktop's HTML pages (login, agent desk, wallboard, campaigns) and its one-click forms, in
-Vietnamese or English from the string catalogue; every form carries the session's CSRF token."""
+"""The desktop's HTML pages (login, agent desk, wallboard, campaigns; reports, quality and audit in
+report_pages.py) and its one-click forms, in Vietnamese or English from the string catalogue; every
+form carries the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from campaigns.crm_lists_http import Segment, Service, Tier  # the CRM query's f
 from core.audit import Audit
 from core.errors import TongdaiError
 from core.http import CONTENT_SECURITY_POLICY, error_body
+from core.identity import SUPERVISOR_ROLES
 from core.login_guard import LoginGuard
 from core.passwords import LoginBusy, PasswordChecker
 from core.secrets_policy import demo_password
@@ -122,7 +124,7 @@ async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str, Any]:
+async def page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str, Any]:
     settings = request.app[sessions.SESSIONS_KEY].settings
     acts = request.app.get(ACTIONS_KEY)
     agent = settings.agent(agent_id)
@@ -143,6 +145,8 @@ async def _page_ctx(request: web.Request, agent_id: str, role: str) -> dict[str,
         # The page carries a softphone (agent_desktop/softphone.py) for a "phone: webrtc" agent: its
         # WebSocket's origin is the one the page may connect to beside its own.
         "softphone": softphone_origin(settings, agent),
+        # Who reads the audit trail (agent_desktop/report_pages.py): supervisors, data-protection officers.
+        "audit_viewer": role in SUPERVISOR_ROLES or agent_id in settings.reports.audit_viewers,
     }
 
 
@@ -150,7 +154,7 @@ async def desktop(request: web.Request) -> web.StreamResponse:
     who = await sessions.current_agent(request)
     if who is None:
         raise web.HTTPFound("/login")
-    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx = await page_ctx(request, who.agent_id, who.role)
     response = aiohttp_jinja2.render_template("agent.html", request, ctx)
     if ctx["softphone"]:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
@@ -166,7 +170,7 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
     if not who.supervisor:
         raise web.HTTPForbidden(text="supervisors only")
     settings = request.app[sessions.SESSIONS_KEY].settings
-    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx = await page_ctx(request, who.agent_id, who.role)
     t = ctx["t"]
     tiers = ", ".join(f"{x.name} {x.target_seconds:g} {t['seconds']}" for x in settings.acd.tiers)
     # The service level's definition and targets, stated on the page itself.
@@ -181,7 +185,7 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login")
     if not who.supervisor:
         raise web.HTTPForbidden(text="supervisors only")
-    ctx = await _page_ctx(request, who.agent_id, who.role)
+    ctx = await page_ctx(request, who.agent_id, who.role)
     ctx["crm"] = {"tiers": get_args(Tier), "services": get_args(Service), "segments": get_args(Segment)}
     return aiohttp_jinja2.render_template("campaigns.html", request, ctx)
 
@@ -213,6 +217,9 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/", desktop)
     app.router.add_get("/wallboard", wallboard_page)
     app.router.add_get("/campaigns", campaigns_page)
+    from agent_desktop.report_pages import add_report_pages  # they build on page_ctx above
+
+    add_report_pages(app)
 
 
 def add_forms(app: web.Application) -> None:

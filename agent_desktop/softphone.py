@@ -19,8 +19,8 @@ from aiohttp import web
 
 from agent_desktop import sessions
 from core.ari import AriClient
-from core.errors import NotFound
-from core.http import Access, Call, Route, add_routes
+from core.errors import Conflict, NotFound
+from core.http import Access, Args, Call, Route, add_routes
 
 if TYPE_CHECKING:
     from core.config import AgentConfig
@@ -42,6 +42,17 @@ SWEEP_SECONDS = 30.0  # how often passwords of sessions that expired (no logout)
 
 class SoftphoneNotConfigured(NotFound):
     error_id = "softphone.not_configured"
+
+
+class SoftphoneTaken(Conflict):
+    error_id = "softphone.taken"
+
+
+class CredentialsArgs(Args):
+    # The page's retry after Asterisk refused its registration. A first fetch (a page load: the
+    # agent chose this window) takes the account; a renewal does not take it back from the login
+    # that took it, else two open desktops would steal it from each other at every refresh.
+    renew: bool = False
 
 
 class AuthStore(Protocol):
@@ -81,7 +92,7 @@ class SoftphoneCredentials:
         self._holder: dict[str, str] = {}  # agent id -> session key of the password in Asterisk
         self._lock = asyncio.Lock()
 
-    async def issue(self, agent_id: str, session_key: str) -> dict[str, Any]:
+    async def issue(self, agent_id: str, session_key: str, renew: bool = False) -> dict[str, Any]:
         s = self._settings()
         agent = s.agent(agent_id)
         w = s.asterisk.webrtc
@@ -89,6 +100,9 @@ class SoftphoneCredentials:
             raise SoftphoneNotConfigured(f"agent {agent_id} has no desktop softphone (phone: webrtc)")
         password = secrets.token_urlsafe(24)
         async with self._lock:
+            holder = self._holder.get(agent_id)
+            if renew and holder is not None and holder != session_key:
+                raise SoftphoneTaken(f"agent {agent_id}'s softphone is registered from another login")
             fields = {"auth_type": "userpass", "username": agent_id, "password": password}
             await self._store.put_object("res_pjsip", "auth", auth_id(agent_id), fields)
             self._holder[agent_id] = session_key
@@ -136,7 +150,7 @@ async def _credentials(c: Call[Any]) -> Any:
     assert c.request is not None  # HTTP only: the password is tied to this request's session
     active = await sessions.current_session(c.request)
     assert active is not None  # the route's authentication found it
-    return await c.request.app[CREDS_KEY].issue(c.who.agent_id, active.key)
+    return await c.request.app[CREDS_KEY].issue(c.who.agent_id, active.key, renew=c.args.renew)
 
 
 def add_softphone(app: web.Application, settings: Settings, web_sessions: sessions.WebSessions) -> None:
@@ -156,8 +170,9 @@ def add_softphone(app: web.Application, settings: Settings, web_sessions: sessio
         "/api/softphone/credentials",
         "The softphone's SIP account for this session (a fresh password; the previous one stops working)",
         _credentials,
+        args=CredentialsArgs,
         access=Access.PEOPLE,
-        errors=(404, 503),
+        errors=(404, 409, 503),
         tag="softphone",
     )
     add_routes(app, [route])

@@ -16,6 +16,9 @@ Definitions (also served in each snapshot as ``definitions``):
 * ``asa`` = mean wait of answered calls (queue entry → answer), seconds;
 * ``aht`` = mean talk time (answer → hang-up) of answered calls that ended; wrap-up is not included;
 * ``waiting``/``longest_wait``: callers in queue now, and how long the first of them has waited.
+
+Each frame also carries a separate block, ``kpis``: today's CSAT, survey response rate, repeat
+contacts and the latest FCR, read from the database by agent_desktop/kpi_board.py (docs/satisfaction.md).
 """
 
 from __future__ import annotations
@@ -228,6 +231,8 @@ class Wallboard:
         self._pending: asyncio.TimerHandle | None = None
         self._push_task: asyncio.Task[None] | None = None
         self.pushes = 0
+        # A separate block of each frame, "kpis": today's satisfaction figures (agent_desktop/kpi_board.py).
+        self.kpis: Callable[[], dict[str, Any] | None] | None = None
 
     def now(self) -> float:
         """The wallboard's clock (epoch seconds)."""
@@ -356,6 +361,7 @@ class Wallboard:
             **figs,
             "agents": agents,
             "agent_counts": dict(sorted(counts.items())),
+            "kpis": self.kpis() if self.kpis is not None else None,
         }
 
     def schedule(self) -> None:

@@ -10,7 +10,7 @@ on every response and JSON errors under /api/ (core/http.py).
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +24,10 @@ from agent_desktop.access import CustomerAccess
 from agent_desktop.actions import BridgeView, DesktopActions
 from agent_desktop.api import add_api_routes, add_openapi
 from agent_desktop.auth import DesktopAuth
+from agent_desktop.data_rights_page import add_data_rights_page
 from agent_desktop.hub import PopHub
 from agent_desktop.i18n import CATALOGUE
+from agent_desktop.kpi_board import KpiBoard
 from agent_desktop.pages import (
     LOGIN_AUDIT_KEY,
     LOGIN_GUARD_KEY,
@@ -34,6 +36,7 @@ from agent_desktop.pages import (
     add_forms,
     add_pages,
 )
+from agent_desktop.recordings_page import add_recordings_page
 from agent_desktop.sessions import SESSIONS_KEY, DbSessionStore, WebSessions, login_cookie
 from agent_desktop.softphone import add_softphone
 from agent_desktop.wallboard import QueuedCall, Wallboard, today_bounds
@@ -98,6 +101,8 @@ def make_web_app(
     setup_api(app, DesktopAuth(lambda: web_sessions.settings.desktop.api_tokens))
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     add_pages(app)
+    add_recordings_page(app)
+    add_data_rights_page(app)
     _add_login_security(app, audit)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", health)
@@ -158,6 +163,7 @@ def _add_desk(
         now=bridge.tracker.now,  # the clock that stamps the calls decides which day they belong to
     )
     wallboard.attach(bridge.bus)
+    kpis = _kpi_board(settings, bridge, wallboard)
     acts = DesktopActions(bridge, audit, access)
     if acts.access.alert is None:
         acts.access.alert = hub.send_supervisors
@@ -174,20 +180,39 @@ def _add_desk(
 
     add_api_routes(app, acts, wallboard, web_sessions.end_agent, health_details)
     add_forms(app)
-    _add_reports(app, settings, bridge)
+    _add_reports(app, settings, bridge, audit)
 
     async def seed(app: web.Application) -> None:
         await _seed_wallboard(wallboard, bridge)
+        if kpis is not None:
+            kpis.start()
 
     async def close(app: web.Application) -> None:
         wallboard.close()
+        if kpis is not None:
+            await kpis.stop()
 
     app.on_startup.append(seed)
     app.on_cleanup.append(close)
 
 
-def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView) -> None:
-    add_report_routes(app, lambda: bridge.sessions, settings.reports)
+def _kpi_board(settings: Settings, bridge: BridgeView, wallboard: Wallboard) -> KpiBoard | None:
+    """The wallboard's satisfaction block, from the database (none without one)."""
+    if bridge.sessions is None:
+        return None
+    board = KpiBoard(
+        bridge.sessions,
+        window=timedelta(days=settings.reports.repeat_window_days),
+        changed=wallboard.schedule,
+        now=wallboard.now,
+    )
+    board.attach(bridge.bus)
+    wallboard.kpis = board.snapshot
+    return board
+
+
+def _add_reports(app: web.Application, settings: Settings, bridge: BridgeView, audit: Audit) -> None:
+    add_report_routes(app, lambda: bridge.sessions, settings.reports, audit)
 
 
 async def _seed_wallboard(wallboard: Wallboard, bridge: BridgeView) -> None:

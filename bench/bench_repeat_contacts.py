@@ -1,8 +1,11 @@
 """Benchmark: repeat contacts and FCR per owner (reports/repeat_contacts.py) at 1M calls.
 
 Loads N calls over D days (about two contacts per owner a month, a tenth from a few frequent
-callers, a fifth of owners unidentified) into PostgreSQL with COPY, then times the report for one day, for a
-week and for the whole period, and prints the time per day of data.
+callers, a fifth of owners unidentified) into PostgreSQL with COPY (in a throwaway database of its
+own), and a post-call survey for a fifth of the answered calls; then times the report for one day,
+for a week and for the whole period, and prints the time per day of data; then what runs live: the
+satisfaction report (reports/satisfaction.py), the wallboard's "repeat today" count and the pop's
+repeat note (one owner's history, per ringing call).
 
     python bench/bench_repeat_contacts.py                    # 1M calls over 30 days, PostgreSQL
     python bench/bench_repeat_contacts.py --calls 200000 --db sqlite
@@ -26,7 +29,10 @@ from sqlalchemy import insert
 
 from core.db import create_engine, session_factory
 from core.models import CallRecord
-from reports.repeat_contacts import repeat_contacts
+from ivr.models import SurveyAnswerRecord
+from reports.repeat_contacts import contact_history, repeat_contacts, returning_contacts
+from reports.satisfaction import kpi_report
+from reports.service_level import day_start_utc
 from tongdai.schema import upgrade_to_head
 
 START = date(2026, 10, 1)
@@ -66,6 +72,32 @@ COLUMNS = [
 ]
 
 
+SURVEY_COLUMNS = [
+    *("call_id", "question", "position", "kind", "scale_max", "csat", "value", "status"),
+    *("queue", "agent_id", "customer_id", "language", "asked_at"),
+]
+
+
+def surveys(data: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """A survey (CSAT, then "solved?") for every fifth answered call; a third of them unanswered."""
+    rng = random.Random(5)
+    out: list[tuple[object, ...]] = []
+    for i, r in enumerate(data):
+        if r[7] is None or i % 5:
+            continue
+        call_id, customer, queue, agent, at = r[0], r[2], r[3], r[5], r[6]
+        score = rng.choice([None, 1, 2, 3, 4, 5, 5])
+        solved = rng.choice([1, 2]) if score is not None else None
+        for pos, (q, kind, top, value) in enumerate(
+            (("csat", "scale", 5, score), ("solved", "yes_no", 2, solved))
+        ):
+            status = "answered" if value is not None else "no_answer"
+            out.append(
+                (call_id, q, pos, kind, top, q == "csat", value, status, queue, agent, customer, "vi", at)
+            )
+    return out
+
+
 async def load(url: str, data: list[tuple[object, ...]]) -> float:
     engine = create_engine(url)
     await upgrade_to_head(engine)
@@ -74,7 +106,9 @@ async def load(url: str, data: list[tuple[object, ...]]) -> float:
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
         try:
             await conn.copy_records_to_table("calls", records=data, columns=COLUMNS)
+            await conn.copy_records_to_table("survey_answers", records=surveys(data), columns=SURVEY_COLUMNS)
             await conn.execute("ANALYZE calls")
+            await conn.execute("ANALYZE survey_answers")
         finally:
             await conn.close()
     else:
@@ -83,6 +117,10 @@ async def load(url: str, data: list[tuple[object, ...]]) -> float:
                 await c.execute(
                     insert(CallRecord), [dict(zip(COLUMNS, r, strict=True)) for r in data[i : i + 20_000]]
                 )
+            answers = surveys(data)
+            for i in range(0, len(answers), 20_000):
+                rows = [dict(zip(SURVEY_COLUMNS, r, strict=True)) for r in answers[i : i + 20_000]]
+                await c.execute(insert(SurveyAnswerRecord), rows)
     await engine.dispose()
     return time.perf_counter() - t
 
@@ -112,6 +150,39 @@ async def run(args: argparse.Namespace) -> None:
                     f"({took * 1000 / span:6.1f} ms per day of data)  contacts {report.total.contacts:,}  "
                     f"repeat rate {report.total.repeat_rate or 0:.1%}  FCR {fcr or 0:.1%}"
                 )
+        t = time.perf_counter()
+        kpis = await kpi_report(sessions, START, START + timedelta(days=7), now=now)  # type: ignore[arg-type]
+        took = time.perf_counter() - t
+        k = kpis.to_json()["total"]
+        print(
+            f"  satisfaction report, 7 days: {took * 1000:8.1f} ms ({took * 1000 / 7:6.1f} ms per day)  "
+            f"surveyed {k['surveyed']:,}  CSAT {k['csat'] or 0:.2f}  FCR {k['fcr'] or 0:.1%}"
+        )
+        day = START + timedelta(days=args.days // 2)
+        t = time.perf_counter()
+        back = await returning_contacts(
+            sessions, day_start_utc(day), day_start_utc(day + timedelta(days=1)), window=timedelta(days=7)
+        )
+        took = time.perf_counter() - t
+        print(f"  wallboard 'repeat today' (one day): {took * 1000:8.1f} ms  {back.contacts:,} contacts")
+        rng = random.Random(3)
+        at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=5)
+        times = []
+        for _ in range(300):
+            owner = rng.randrange(max(1, args.calls // 2))
+            t = time.perf_counter()
+            await contact_history(
+                sessions,
+                customer_id=f"KH{owner:010d}" if owner % 5 else None,
+                numbers=[f"09{owner:08d}"],
+                now=at,
+            )
+            times.append(time.perf_counter() - t)
+        times.sort()
+        print(
+            f"  pop repeat note (one owner's history): p50 {times[150] * 1000:.2f} ms, "
+            f"p99 {times[296] * 1000:.2f} ms over 300 lookups"
+        )
         await engine.dispose()
 
 

@@ -24,13 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from campaigns.schedule import Next, after_dial, after_disposition
-from campaigns.store import CampaignNotFound, CampaignView, _aware, _utc
+from campaigns.store import OUTCOMES, CampaignNotFound, CampaignView, _aware, _utc
 from core.db import unit_of_work
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 
 ANSWERED = "reached"
 # What an agent may tell of a preview call (``failed``: click-to-call could not place it: not an attempt).
-PREVIEW_OUTCOMES = ("reached", "busy", "no_answer", "wrong_number", "machine", "failed")
+PREVIEW_OUTCOMES = OUTCOMES
 
 
 class ContactNotFound(NotFound):

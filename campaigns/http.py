@@ -28,7 +28,7 @@ from campaigns.crm_lists import TierAndDebt
 from campaigns.dispositions import Dispositions
 from campaigns.importer import CustomerOf, import_csv
 from campaigns.report import CurrentPeriods
-from campaigns.store import Action, CampaignStore, NewCampaign
+from campaigns.store import Action, CallOutcome, CampaignStore, NewCampaign
 from core.audit import Audit
 from core.errors import BadRequest
 from core.http import Access, Args, Call, Route
@@ -41,7 +41,6 @@ _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _YEARS = (2000, 2100)
 Outcome = Literal["busy", "no_answer", "wrong_number", "machine"]
 Effect = Literal["done", "callback", "wrong_number", "no_answer", "busy", "machine"]
-CallOutcome = Literal["reached", "busy", "no_answer", "wrong_number", "machine", "failed"]  # PREVIEW_OUTCOMES
 
 # A campaign call's disposition into the customer's history: (customer_id, summary, agent_id,
 # call_id, disposition). crm_bridge's directory.add_interaction, wired by the component.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, insert, select, update
@@ -33,7 +33,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
     "pause": (frozenset({"running"}), "paused"),
     "stop": (frozenset({"draft", "running", "paused"}), "stopped"),
 }
-OUTCOMES = ("reached", "busy", "no_answer", "wrong_number", "machine", "failed")
+# What a campaign call can come to (``failed``: it could not be placed). One list for the store, the
+# preview dispositions and the HTTP schema.
+CallOutcome = Literal["reached", "busy", "no_answer", "wrong_number", "machine", "failed"]
+OUTCOMES: tuple[str, ...] = get_args(CallOutcome)
 
 
 class CampaignNotFound(NotFound):

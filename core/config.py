@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from core.errors import ConfigError
+from core.survey_config import SurveyConfig
 
 ENV_PREFIX = "TONGDAI__"
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,38}")  # always fullmatch: "$" would let a trailing newline in
@@ -329,6 +330,8 @@ class QueueConfig(Section):
     wrapup: int = Field(5, ge=0, le=600)
     max_wait: int = Field(600, ge=10)
     members: list[QueueMember] = []
+    # The post-call survey the caller is moved to when the agent hangs up (ivr/survey.py).
+    survey: SurveyConfig = SurveyConfig()
 
     @field_validator("name")
     @classmethod

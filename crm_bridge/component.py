@@ -95,10 +95,31 @@ def build(
 async def running(settings: Settings, infra: Infra) -> AsyncIterator[CrmComponent]:
     crm = build(settings.crm, infra.sessions, infra.redis)
     crm.pop.attach(infra.bus)  # forgets a call's profile when it ends
+    _mount_data_rights(settings, infra, crm)
     try:
         yield crm
     finally:
         await crm.close()
+
+
+def _mount_data_rights(settings: Settings, infra: Infra, crm: CrmComponent) -> None:
+    """The data subject's rights: export, erasure, consent (crm_bridge/data_rights.py). The erasure
+    deletes the customer's recordings through the recordings' own rules (paths kept inside their
+    directory, holds and disputes kept), not a copy of them."""
+    from aiohttp import web
+
+    from crm_bridge.data_rights import DataRights
+    from crm_bridge.data_rights_http import add_routes
+    from recordings.service import RecordingService
+
+    rights = DataRights(
+        infra.sessions, crm.directory, RecordingService(infra.sessions, settings.recordings), infra.audit
+    )
+
+    def mount(app: web.Application) -> None:
+        add_routes(app, rights)
+
+    infra.mount(mount)
 
 
 # --- CLI ------------------------------------------------------------------------------------------

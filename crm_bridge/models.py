@@ -36,9 +36,11 @@ __all__ = [
     "SEGMENTS",
     "SERVICES",
     "SUBSCRIPTION_STATUSES",
+    "ConsentChange",
     "ContactNumber",
     "Customer",
     "CustomerWord",
+    "DataRightsRequest",
     "Interaction",
     "MonthlyRevenue",
     "PointsLedger",
@@ -208,3 +210,34 @@ class Interaction(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)  # Asterisk linkedid
     summary: Mapped[str] = mapped_column(Text, default="")
     disposition: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ConsentChange(Base):
+    """Decree 13/2023: every change of a consent flag, with where it came from (the customer on the
+    phone, a signed form, the web portal, an import) and who entered it; never updated or deleted."""
+
+    __tablename__ = "crm_consent_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16), index=True)
+    consent: Mapped[str] = mapped_column(String(16))  # marketing | recording | data_sharing
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(16))  # phone | form | portal | email | import
+    actor: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DataRightsRequest(Base):
+    """A data subject's request answered (an export or an erasure), with the stated reason and what
+    was done: the record of compliance the law asks for, kept after the data itself is gone."""
+
+    __tablename__ = "crm_data_rights_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # export | erasure
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,5 +1,6 @@
 """Wiring of the IVR: its config sections (``ivr`` tree, ``callbacks``) and their checks against the
-queues, the FastAGI route, the callback worklist's HTTP routes, the outage notices (their API, the
+queues (and the queues' surveys against the prompt catalogue), the FastAGI routes (``ivr``, ``exit``,
+``survey``), the callback worklist's HTTP routes, the outage notices (their API, the
 live board the route reads, refreshed on ``outage.changed``), the automatic callback dialler (on its
 AMI link and bus events), and ``tongdai prompts build``."""
 
@@ -34,6 +35,8 @@ from ivr.numbers import number
 from ivr.outage_board import CHANGED, OutageBoard
 from ivr.outage_store import OutageStore
 from ivr.prompts import word_sounds
+from ivr.survey_route import SurveyRoute, sampling_key
+from ivr.survey_store import SurveyStore
 
 if TYPE_CHECKING:
     from tongdai.settings import Settings
@@ -64,6 +67,21 @@ def check_queues(s: _IvrQueues) -> Iterable[str]:
             yield f"ivr.nodes.{node_id}.queue: calls back into unknown queue {ref!r}"
 
 
+def check_surveys(s: _IvrQueues) -> Iterable[str]:
+    """Every prompt a queue's survey plays is in the IVR's catalogue, in every language it speaks."""
+    for i, q in enumerate(s.queues):
+        if not q.survey.enabled:
+            continue
+        for prompt_id in q.survey.prompt_ids():
+            text = s.ivr.prompts.get(prompt_id)
+            if text is None:
+                yield f"queues.{i}.survey: prompt {prompt_id!r} is not in the prompts catalogue"
+                continue
+            for lang in s.ivr.languages:
+                if not text.get(lang):
+                    yield f"queues.{i}.survey: prompt {prompt_id!r} has no {lang!r} text"
+
+
 @dataclass
 class IvrComponent:
     route: IvrRoute
@@ -72,6 +90,7 @@ class IvrComponent:
     dialler: CallbackDialler | None  # callbacks.dialler.enabled, on a node with AMI
     announcer: QueueAnnouncer | None = None  # announcements.enabled, on a node with AMI
     outages: OutageBoard | None = None
+    surveys: SurveyStore | None = None
 
 
 @asynccontextmanager
@@ -101,6 +120,9 @@ async def running(
     )
     route.register(infra.agi)
     QueueExitRoute(settings, infra.tracker, acd.policy, callbacks).register(infra.agi)
+    surveys = SurveyStore(infra.sessions)
+    key = sampling_key(settings.web.session_secret.get_secret_value())
+    SurveyRoute(settings, infra.tracker, surveys, key).register(infra.agi)
 
     def mount(app: web.Application) -> None:
         add_routes(app, callbacks, infra.audit)
@@ -114,7 +136,7 @@ async def running(
         await dialler.start()
     outages.start()
     try:
-        yield IvrComponent(route, callbacks, metrics, dialler, announcer, outages)
+        yield IvrComponent(route, callbacks, metrics, dialler, announcer, outages, surveys)
     finally:
         await outages.stop()
         if announcer is not None:
@@ -230,4 +252,4 @@ def commands(cli: Commands) -> None:
     pb.add_argument("--force", action="store_true")
 
 
-SPEC = ComponentSpec("ivr", sections=IvrSections, checks=(check_queues,), commands=commands)
+SPEC = ComponentSpec("ivr", sections=IvrSections, checks=(check_queues, check_surveys), commands=commands)

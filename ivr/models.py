@@ -1,11 +1,11 @@
 """Tables owned by the IVR: callback requests, stored the moment a caller asks, so none is lost; outage
-notices posted by the network operations team."""
+notices posted by the network operations team; post-call survey answers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -64,3 +64,33 @@ class OutageNotice(Base):
     expired_by: Mapped[str | None] = mapped_column(String(32))
     # Callers who heard it (the IVR counts a notice once it was played to them), summed across nodes.
     heard: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SurveyAnswerRecord(Base):
+    """One question of one post-call survey (ivr/survey.py): a score, or ``no_answer`` (value NULL).
+
+    Stored against the call (Asterisk Linkedid), the agent who served it, the queue and the customer,
+    all read from the caller's channel when the survey starts. A caller who hangs up or keys nothing
+    leaves every question not answered yet as ``no_answer``: never a score."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        UniqueConstraint("call_id", "question", name="uq_survey_answers_call_question"),
+        Index("ix_survey_answers_day", "asked_at", "queue"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    question: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)  # 0 = the first question asked
+    kind: Mapped[str] = mapped_column(String(8))  # scale | yes_no
+    scale_max: Mapped[int] = mapped_column(Integer)  # the scale's top (2 for yes_no)
+    # The survey's CSAT question (its first scale question): what the CSAT figures average.
+    csat: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[int | None] = mapped_column(Integer)  # NULL unless status is answered
+    status: Mapped[str] = mapped_column(String(12))  # answered | no_answer
+    queue: Mapped[str] = mapped_column(String(40), default="")
+    agent_id: Mapped[str] = mapped_column(String(32), default="", index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

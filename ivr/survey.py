@@ -16,41 +16,11 @@ import hmac
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from core.survey_config import SurveyConfig, SurveyQuestion
 from ivr.machine import Collect, Digits, Hangup, IvrStateError, Play, Played, Step, StepResult
 from ivr.prompts import prompt_sound
 
-
-class SurveyQuestion(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    prompt: str  # a prompt id of the IVR catalogue, spoken in the caller's language
-    kind: Literal["scale", "yes_no"] = "scale"
-    scale_max: int = Field(5, ge=2, le=9)
-
-
-class SurveyConfig(BaseModel):
-    """``survey:`` of a queue in config.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    sample_percent: float = Field(100.0, ge=0, le=100)
-    questions: list[SurveyQuestion] = Field(default_factory=list)
-    intro_prompt: str = "survey_intro"
-    invalid_prompt: str = "survey_invalid"
-    thanks_prompt: str = "survey_thanks"
-    timeout_ms: int = Field(6000, ge=1000, le=20000)
-
-    @field_validator("questions")
-    @classmethod
-    def _unique(cls, v: list[SurveyQuestion]) -> list[SurveyQuestion]:
-        ids = [q.id for q in v]
-        if len(set(ids)) != len(ids):
-            raise ValueError("survey question ids must be unique")
-        return v
+__all__ = ["SurveyAnswer", "SurveyConfig", "SurveyQuestion", "SurveySession", "is_sampled"]
 
 
 def is_sampled(call_id: str, percent: float, key: bytes) -> bool:

@@ -66,11 +66,16 @@ class EvaluationForm(BaseModel):
 
 
 class QualityConfig(BaseModel):
-    """config.yaml ``quality:``: the evaluation forms, by id."""
+    """config.yaml ``quality:``: the evaluation forms, by id, and the QA analysts (agent ids) who fill
+    them besides supervisors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     forms: list[EvaluationForm] = []
+    analysts: list[str] = []
+
+    def form(self, form_id: str) -> EvaluationForm | None:
+        return next((f for f in self.forms if f.id == form_id), None)
 
     @field_validator("forms")
     @classmethod

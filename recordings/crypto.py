@@ -93,3 +93,49 @@ def decrypt_chunks(path: Path, key: bytes) -> Iterator[bytes]:
             size, index = following, index + 1
         if index == 0:
             raise RecordingTampered(f"{path.name} has no content")
+
+
+_HEAD = len(MAGIC) + 8
+_TAG = 16  # AES-GCM's tag, after each chunk's ciphertext
+
+
+def plain_size(path: Path) -> int:
+    """The audio's size in clear, from the encrypted file's size alone: every chunk but the last holds
+    exactly ``CHUNK`` bytes, each costs 4 (length) + 16 (tag) bytes more."""
+    body = path.stat().st_size - _HEAD
+    per = CHUNK + 4 + _TAG
+    full, rest = divmod(body, per)
+    if body < 4 + _TAG or (rest and rest < 4 + _TAG):
+        raise RecordingTampered(f"{path.name} is truncated")
+    if rest == 0:  # the last chunk was full (or the file ends on a boundary)
+        return full * CHUNK
+    return full * CHUNK + rest - 4 - _TAG
+
+
+def decrypt_range(path: Path, key: bytes, start: int, end: int) -> Iterator[bytes]:
+    """The plaintext bytes ``start`` … ``end`` (inclusive) of ``path``, decrypting only the chunks
+    that hold them (a seek in an hour-long call reads one MiB, not the hour). Each chunk is
+    authenticated with its index and, for the file's last chunk, the last-chunk flag, so a range
+    read still refuses a reordered, altered or truncated file."""
+    size = plain_size(path)
+    if not 0 <= start <= end < size:
+        raise ValueError(f"range {start}-{end} outside 0-{size - 1}")
+    aes = AESGCM(key)
+    last_index = (size - 1) // CHUNK
+    with open(path, "rb") as f:
+        head = f.read(_HEAD)
+        if head[: len(MAGIC)] != MAGIC or len(head) != _HEAD:
+            raise RecordingTampered(f"{path.name} is not an encrypted tongdai recording")
+        prefix = head[len(MAGIC) :]
+        for index in range(start // CHUNK, end // CHUNK + 1):
+            f.seek(_HEAD + index * (CHUNK + 4 + _TAG))
+            length = struct.unpack(">I", f.read(4))[0]
+            sealed = f.read(length)
+            try:
+                plain = aes.decrypt(
+                    prefix + struct.pack(">I", index), sealed, _aad(index, index == last_index)
+                )
+            except InvalidTag as err:
+                raise RecordingTampered(f"{path.name} failed authentication at chunk {index}") from err
+            base = index * CHUNK
+            yield plain[max(start - base, 0) : end - base + 1]

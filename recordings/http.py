@@ -3,6 +3,7 @@ pause/resume during a live call (card numbers must not be recorded) and dispute 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from core.http import Access, Args, Call, Route
 from core.http import add_routes as register
 from core.identity import Who
 from recordings import crypto
+from recordings.ranges import RangeNotSatisfiable, parse_range
 from recordings.service import AmiAction, RecordingService
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class SearchArgs(Args):
     number: str | None = Field(None, pattern=r"^\+?[0-9]{3,15}$", description="the caller's number as stored")
     since: str | None = Field(None, json_schema_extra={"format": "date-time"}, description=_ISO)
     until: str | None = Field(None, json_schema_extra={"format": "date-time"}, description=_ISO)
+    queue: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    disposition: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="wrap-up code")
 
     @field_validator("since", "until")
     @classmethod
@@ -46,6 +50,14 @@ class SearchArgs(Args):
 
 class CallRef(Args):
     call_id: str = Field(pattern=_CALL_ID, max_length=64)
+
+
+class AudioArgs(CallRef):
+    download: bool = Field(False, description="as a file to save (audited as a download)")
+
+
+class HoldArgs(CallRef):
+    reason: str = Field(min_length=3, max_length=200, description="the order or case behind the hold")
 
 
 _RECORDING = {
@@ -63,6 +75,15 @@ _RECORDING = {
         "sha256": {"type": ["string", "null"]},
         "status": {"type": "string"},
         "dispute": {"type": "boolean"},
+        "legal_hold": {"type": "boolean"},
+        "legal_hold_reason": {"type": "string"},
+        "disposition": {"type": ["string", "null"]},
+        "encrypted": {"type": "boolean"},
+        "pauses": {
+            "type": "array",
+            "description": "spans muted for card or ID numbers: [start, end] seconds into the file",
+            "items": {"type": "array", "items": {"type": ["number", "null"]}},
+        },
     },
 }
 
@@ -90,7 +111,11 @@ class RecordingRoutes:
             number=q.number,
             since=_when(q.since),
             until=_when(q.until),
+            queue=q.queue,
+            disposition=q.disposition,
         )
+        codes = await self.svc.dispositions_of([r.call_id for r in rows])
+        pauses = await self.svc.pauses_of(rows)
         for r in rows:
             if r.customer_id:
                 await self.audit(who.agent_id, "recording.search", "recording", r.call_id)
@@ -107,33 +132,68 @@ class RecordingRoutes:
                 "sha256": r.sha256,
                 "status": r.status,
                 "dispute": r.dispute,
+                "legal_hold": r.legal_hold,
+                "legal_hold_reason": r.legal_hold_reason,
+                "disposition": codes.get(r.call_id),
+                "encrypted": r.path.endswith(crypto.SUFFIX),
+                "pauses": [list(p) for p in pauses.get(r.call_id, [])],
             }
             for r in rows
         ]
 
-    async def audio(self, c: Call[CallRef]) -> Any:
+    async def audio(self, c: Call[AudioArgs]) -> Any:
+        """The audio, whole or one byte range (seeking), decrypted while streamed when encrypted at
+        rest; each request is audited, a range with the bytes it asked for."""
         request = c.request
         assert request is not None  # HTTP only: a websocket frame cannot carry audio
-        path = await self.svc.open_for(c.args.call_id, c.who.agent_id, _role(c.who), self.audit)
-        headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
+        call_id, rng = c.args.call_id, request.headers.get("Range")
+        action = "download" if c.args.download else "play"
+        path = await self.svc.open_for(
+            call_id, c.who.agent_id, _role(c.who), self.audit, action=action, detail=(rng or "")[:64]
+        )
+        headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store", "Accept-Ranges": "bytes"}
+        if c.args.download:
+            headers["Content-Disposition"] = f'attachment; filename="{call_id}.wav"'
         if path.suffix != crypto.SUFFIX:
-            return web.FileResponse(path, headers=headers)
-        # Encrypted at rest: decrypt while streaming; nothing in clear touches the disk.
-        chunks = self.svc.audio_chunks(path)
+            return web.FileResponse(path, headers=headers)  # aiohttp serves Range on a plain file
         try:
-            first = await anext(chunks)
+            size = await asyncio.to_thread(crypto.plain_size, path)
+            span = parse_range(rng, size)
+        except crypto.RecordingTampered as err:
+            log.error("recording of call %s: %s", call_id, err)
+            raise crypto.RecordingTampered("recording failed its integrity check") from err
+        except RangeNotSatisfiable:
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        first, last = span if span is not None else (0, size - 1)
+        # Encrypted at rest: decrypt while streaming; nothing in clear touches the disk.
+        chunks = self.svc.audio_range(path, first, last)
+        try:
+            head = await anext(chunks)
         except crypto.RecordingKeyError as err:
             raise Unavailable(str(err)) from err
         except crypto.RecordingTampered as err:
-            log.error("recording of call %s: %s", c.args.call_id, err)
+            log.error("recording of call %s: %s", call_id, err)
             raise crypto.RecordingTampered("recording failed its integrity check") from err
-        resp = web.StreamResponse(headers=headers)
+        resp = web.StreamResponse(status=200 if span is None else 206, headers=headers)
+        resp.content_length = last - first + 1
+        if span is not None:
+            resp.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         await resp.prepare(request)
-        await resp.write(first)
+        await resp.write(head)
         async for chunk in chunks:
             await resp.write(chunk)
         await resp.write_eof()
         return resp
+
+    async def hold(self, c: Call[HoldArgs]) -> Any:
+        rec = await self.svc.set_legal_hold(c.args.call_id, True, c.args.reason)
+        await self.audit(c.who.agent_id, "recording.hold", "recording", rec.call_id, c.args.reason)
+        return {"call_id": rec.call_id, "legal_hold": True, "legal_hold_reason": rec.legal_hold_reason}
+
+    async def release(self, c: Call[HoldArgs]) -> Any:
+        rec = await self.svc.set_legal_hold(c.args.call_id, False)
+        await self.audit(c.who.agent_id, "recording.release", "recording", rec.call_id, c.args.reason)
+        return {"call_id": rec.call_id, "legal_hold": False, "legal_hold_reason": ""}
 
     async def _mute(self, c: Call[CallRef], paused: bool) -> Any:
         who, call_id = c.who, c.args.call_id
@@ -165,6 +225,15 @@ def add_routes(
 ) -> None:
     h = RecordingRoutes(svc, tracker, ami, audit)
     mark = {"type": "object", "required": ["call_id"], "properties": {"call_id": {"type": "string"}}}
+    held = {
+        "type": "object",
+        "required": ["call_id", "legal_hold"],
+        "properties": {
+            "call_id": {"type": "string"},
+            "legal_hold": {"type": "boolean"},
+            "legal_hold_reason": {"type": "string"},
+        },
+    }
     register(
         app,
         [
@@ -182,11 +251,12 @@ def add_routes(
             Route(
                 "GET",
                 "/api/recordings/{call_id}/audio",
-                "Play a recording (audited; agents: their own calls)",
+                "Play a recording, whole or a byte range (Range: seeking), or download it (audited;"
+                " agents: their own calls)",
                 h.audio,
-                CallRef,
+                AudioArgs,
                 media="audio/wav",
-                errors=(404, 500, 503),
+                errors=(404, 500, 503),  # and 416 for a range outside the file
                 tag="recordings",
             ),
             Route(
@@ -222,6 +292,30 @@ def add_routes(
                 access=Access.SUPERVISOR,
                 result=mark,
                 name="recordings.dispute",
+                errors=(404, 503),
+                tag="recordings",
+            ),
+            Route(
+                "POST",
+                "/api/recordings/{call_id}/hold",
+                "Place a legal hold: kept past retention and a customer's erasure (supervisors; audited)",
+                h.hold,
+                HoldArgs,
+                access=Access.SUPERVISOR,
+                result=held,
+                name="recordings.hold",
+                errors=(404, 503),
+                tag="recordings",
+            ),
+            Route(
+                "POST",
+                "/api/recordings/{call_id}/release",
+                "Release a legal hold; retention applies again (supervisors; audited with the reason)",
+                h.release,
+                HoldArgs,
+                access=Access.SUPERVISOR,
+                result=held,
+                name="recordings.release",
                 errors=(404, 503),
                 tag="recordings",
             ),

@@ -30,3 +30,23 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | missing
     dispute: Mapped[bool] = mapped_column(default=False)  # kept past retention
     paused_seconds: Mapped[float] = mapped_column(Float, default=0)
+    # Legal hold (a court, the police, an inspector): kept past retention and past a customer's erasure
+    # until released; who placed it and why are on the row and in the audit trail.
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    legal_hold_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RecordingPause(Base):
+    """One span during which a live call's recording was muted (card or ID numbers being read).
+
+    Written when the agent pauses (``resumed_at`` when they resume; still NULL if the call ended
+    paused), so the span survives a restart; offsets into the file are these instants minus the
+    recording's ``started_at`` (MixMonitor starts as the agent answers)."""
+
+    __tablename__ = "recording_pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_by: Mapped[str] = mapped_column(String(16), default="")

@@ -34,9 +34,10 @@ from core.config import LegalHold
 from core.db import unit_of_work
 from core.errors import NotFound, TongdaiError
 from core.writer import Writer
+from crm_bridge.models import Interaction
 from recordings import crypto
 from recordings.config import RecordingsConfig
-from recordings.models import Recording
+from recordings.models import Recording, RecordingPause
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,8 @@ class RecordingService:
         number: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        queue: str | None = None,
+        disposition: str | None = None,
         limit: int = 100,
     ) -> list[Recording]:
         q = select(Recording).order_by(Recording.started_at.desc()).limit(limit)
@@ -251,11 +254,59 @@ class RecordingService:
             q = q.where(Recording.started_at >= since)
         if until:
             q = q.where(Recording.started_at < until)
+        if queue:
+            q = q.where(Recording.queue == queue)
+        if disposition:  # the agent's wrap-up code, saved on the customer's history with the call
+            coded = select(Interaction.call_id).where(Interaction.disposition == disposition)
+            q = q.where(Recording.call_id.in_(coded))
         async with self._sessions() as s:
             return list(await s.scalars(q))
 
-    async def open_for(self, call_id: str, who: str, role: str, audit: Audit) -> Path:
-        """The file to play to ``who``: supervisors any call, agents only their own; always audited."""
+    async def dispositions_of(self, call_ids: Sequence[str]) -> dict[str, str]:
+        """call id → the disposition the agent saved for it (the last one, if saved twice)."""
+        if not call_ids:
+            return {}
+        q = (
+            select(Interaction.call_id, Interaction.disposition)
+            .where(Interaction.call_id.in_(call_ids), Interaction.disposition.is_not(None))
+            .order_by(Interaction.at)
+        )
+        async with self._sessions() as s:
+            return {str(c): str(d) for c, d in await s.execute(q)}
+
+    async def pauses_of(self, recs: Sequence[Recording]) -> dict[str, list[tuple[float, float | None]]]:
+        """call id → the spans its recording was muted, as (start, end) seconds into the file; an end
+        of None: the call ended paused (silent to the end)."""
+        by_call = {r.call_id: r for r in recs}
+        if not by_call:
+            return {}
+        q = (
+            select(RecordingPause)
+            .where(RecordingPause.call_id.in_(list(by_call)))
+            .order_by(RecordingPause.paused_at)
+        )
+        async with self._sessions() as s:
+            rows = list(await s.scalars(q))
+        spans: dict[str, list[tuple[float, float | None]]] = {}
+        for p in rows:
+            start = by_call[p.call_id].started_at
+            begin = max(0.0, (_aware(p.paused_at) - _aware(start)).total_seconds())
+            end = (_aware(p.resumed_at) - _aware(start)).total_seconds() if p.resumed_at else None
+            spans.setdefault(p.call_id, []).append((round(begin, 2), None if end is None else round(end, 2)))
+        return spans
+
+    async def recording(self, call_id: str) -> Recording:
+        async with self._sessions() as s:
+            rec = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+        if rec is None:
+            raise NotFound(f"no recording for call {call_id}")
+        return rec
+
+    async def open_for(
+        self, call_id: str, who: str, role: str, audit: Audit, *, action: str = "play", detail: str = ""
+    ) -> Path:
+        """The file to play to ``who``: supervisors any call, agents only their own; always audited
+        (``action`` play or download; ``detail`` e.g. the byte range a seek asked for)."""
         async with self._sessions() as s:
             rec = await s.scalar(select(Recording).where(Recording.call_id == call_id))
         if rec is None or rec.status != "ok":
@@ -263,7 +314,7 @@ class RecordingService:
         if role not in ("supervisor", "admin") and rec.agent_id != who:
             await audit(who, "recording.denied", "recording", call_id)
             raise PermissionError(f"agent {who} may only play their own calls")
-        await audit(who, "recording.play", "recording", call_id)
+        await audit(who, f"recording.{action}", "recording", call_id, detail)
         return self.path_of(rec.path)
 
     async def audio_chunks(self, path: Path) -> AsyncIterator[bytes]:
@@ -277,6 +328,15 @@ class RecordingService:
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
             yield chunk
 
+    async def audio_range(self, path: Path, first: int, last: int) -> AsyncIterator[bytes]:
+        """Bytes ``first`` … ``last`` of an encrypted recording's audio, decrypted on the fly."""
+        key = self.cfg.key()
+        if key is None:
+            raise crypto.RecordingKeyError("recording is encrypted but recordings.encryption_key is not set")
+        chunks = crypto.decrypt_range(path, key, first, last)
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
+
     async def set_paused(
         self, ami: AmiAction, channel: str, *, paused: bool, who: str, call_id: str, audit: Audit
     ) -> None:
@@ -284,6 +344,18 @@ class RecordingService:
         await ami(
             "MixMonitorMute", {"Channel": channel, "Direction": "both", "State": "1" if paused else "0"}
         )
+        # The span is marked once Asterisk muted (or unmuted) it: a refused action marks nothing.
+        now = datetime.now(UTC)
+        async with unit_of_work(self._sessions) as s:
+            open_span = await s.scalar(
+                select(RecordingPause).where(
+                    RecordingPause.call_id == call_id, RecordingPause.resumed_at.is_(None)
+                )
+            )
+            if paused and open_span is None:
+                s.add(RecordingPause(call_id=call_id, paused_at=now, paused_by=who[:16]))
+            elif not paused and open_span is not None:
+                open_span.resumed_at = now
         await audit(who, "recording.pause" if paused else "recording.resume", "recording", call_id)
 
     # --- integrity and retention ---------------------------------------------------------------
@@ -318,7 +390,9 @@ class RecordingService:
     async def purge_before(self, cutoff: datetime, hold: LegalHold) -> int:
         """Delete recordings (row and file) started before ``cutoff``, except disputed ones and those of
         a customer or call under legal hold (the retention scheduler's purge)."""
-        q = select(Recording).where(Recording.started_at < cutoff, Recording.dispute.is_(False))
+        q = select(Recording).where(
+            Recording.started_at < cutoff, Recording.dispute.is_(False), Recording.legal_hold.is_(False)
+        )
         if hold.calls or hold.customers:
             # coalesce: a recording without a customer must not drop out of the purge as NULL
             customer = func.coalesce(Recording.customer_id, "")
@@ -335,6 +409,9 @@ class RecordingService:
                 await asyncio.to_thread(target.unlink, missing_ok=True)
             if old:
                 await s.execute(delete(Recording).where(Recording.id.in_([r.id for r in old])))
+                await s.execute(
+                    delete(RecordingPause).where(RecordingPause.call_id.in_([r.call_id for r in old]))
+                )
         return len(old)
 
     async def flag_dispute(self, call_id: str, flagged: bool = True) -> None:
@@ -343,3 +420,37 @@ class RecordingService:
             if rec is None:
                 raise NotFound(f"no recording for call {call_id}")
             rec.dispute = flagged
+
+    async def set_legal_hold(self, call_id: str, held: bool, reason: str = "") -> Recording:
+        """Place (or release) a legal hold: a held recording outlives retention and erasure."""
+        async with unit_of_work(self._sessions) as s:
+            rec = await s.scalar(select(Recording).where(Recording.call_id == call_id))
+            if rec is None:
+                raise NotFound(f"no recording for call {call_id}")
+            rec.legal_hold = held
+            rec.legal_hold_reason = reason[:200] if held else ""
+        return rec
+
+    async def erase_customer(self, customer_id: str) -> tuple[list[str], list[str]]:
+        """A data subject's erasure: delete the customer's recordings (row and file) except those a
+        dispute or a legal hold keeps. Returns (call ids erased, call ids kept)."""
+        async with unit_of_work(self._sessions) as s:
+            recs = list(await s.scalars(select(Recording).where(Recording.customer_id == customer_id)))
+            kept = [r.call_id for r in recs if r.dispute or r.legal_hold]
+            gone = [r for r in recs if not (r.dispute or r.legal_hold)]
+            for rec in gone:
+                try:
+                    await asyncio.to_thread(self.path_of(rec.path).unlink, missing_ok=True)
+                except RecordingPathRefused as err:
+                    log.error("erasure: %s; row of call %s removed, no file touched", err, rec.call_id)
+            if gone:
+                await s.execute(delete(Recording).where(Recording.id.in_([r.id for r in gone])))
+                await s.execute(
+                    delete(RecordingPause).where(RecordingPause.call_id.in_([r.call_id for r in gone]))
+                )
+        return [r.call_id for r in gone], kept
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands timezone-aware columns back naive (in UTC)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -233,6 +233,7 @@ class ContactHistory:
     last_queue: str
     last_ivr_path: str
     last_outcome: str
+    last_call_id: str = ""
 
 
 async def contact_history(
@@ -247,7 +248,7 @@ async def contact_history(
     """The owner's earlier contacts within ``window`` before ``now`` (by customer ID, else numbers)."""
     c = CallRecord
     who = c.customer_id == customer_id if customer_id else c.caller_number.in_(numbers or [""])
-    q = select(c.started_at, c.queue, c.ivr_path_text, c.disposition).where(
+    q = select(c.started_at, c.queue, c.ivr_path_text, c.disposition, c.call_id).where(
         who, c.started_at >= now - window, c.started_at < now
     )
     if exclude_call:
@@ -256,5 +257,46 @@ async def contact_history(
         rows = (await s.execute(q.order_by(c.started_at.desc()))).all()
     if not rows:
         return ContactHistory(1, None, "", "", "")
-    at, queue, path, outcome = rows[0]
-    return ContactHistory(len(rows) + 1, at if at.tzinfo else at.replace(tzinfo=UTC), queue, path, outcome)
+    at, queue, path, outcome, last_id = rows[0]
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return ContactHistory(len(rows) + 1, at, queue, path, outcome, last_id)
+
+
+@dataclass(frozen=True)
+class Returning:
+    """Contacts in a span, and how many of them came back: another contact of the same owner at most
+    ``window`` before (the backward view, known at once: the wallboard's "repeat contacts today")."""
+
+    contacts: int
+    returning: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.returning / self.contacts if self.contacts else None
+
+
+async def returning_contacts(
+    sessions: async_sessionmaker[AsyncSession], start: datetime, end: datetime, *, window: timedelta
+) -> Returning:
+    """Contacts started in ``[start, end)`` following an earlier contact of their owner within ``window``."""
+    c = CallRecord
+    owner = func.coalesce(func.nullif(c.customer_id, ""), func.nullif(c.caller_number, ""))
+    base = (
+        select(owner.label("owner"), c.started_at)
+        .where(c.started_at >= start - window, c.started_at < end, owner.is_not(None))
+        .subquery("contacts")
+    )
+    ranked = select(
+        base,
+        func.lag(base.c.started_at)
+        .over(partition_by=base.c.owner, order_by=base.c.started_at)
+        .label("prev_at"),
+    ).subquery("ranked")
+    async with sessions() as s:
+        dialect = s.get_bind().dialect.name
+        r = ranked.c
+        gap = _seconds_between(dialect, r.started_at, r.prev_at)
+        back = and_(r.prev_at.is_not(None), gap <= window.total_seconds())
+        q = select(func.count(), func.sum(case((back, 1), else_=0))).where(r.started_at >= start)
+        n, returning = (await s.execute(q)).one()
+    return Returning(int(n or 0), int(returning or 0))

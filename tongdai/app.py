@@ -3,11 +3,11 @@ their declared order (tongdai/components.py), started and stopped through one As
 
 Start order: database (migrated) → Redis and the event bus bridge → call tracking and the call store
 → crm → billing → recordings → acd → desktop (pop hub) → IVR (FastAGI route, callback dialler) →
-campaigns (their dialler) → FastAGI server → web application (every component's routes) → AMI
-connection last, so no event arrives before its consumers exist. Stop runs in reverse; a start that
-fails part-way unwinds exactly what was started. With ``ha.role: auto`` the FastAGI server, the AMI
-connection and the diallers (callbacks, campaigns) run only while the node holds its Asterisk's lease
-(core/lease.py); the rest runs passive.
+campaigns (their dialler) → reports (scheduled files) → quality → FastAGI server → web application
+(every component's routes) → AMI connection last, so no event arrives before its consumers exist.
+Stop runs in reverse; a start that fails part-way unwinds exactly what was started. With
+``ha.role: auto`` the FastAGI server, the AMI connection and the diallers (callbacks, campaigns) run
+only while the node holds its Asterisk's lease (core/lease.py); the rest runs passive.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ from ivr.callbacks import CallbackStore
 from ivr.component import IvrComponent
 from ivr.component import running as run_ivr
 from ivr.metrics import IvrMetrics
+from quality.component import running as run_quality
+from quality.store import EvaluationStore
 from recordings.component import running as run_recordings
 from recordings.service import RecordingService
+from reports.component import running as run_reports
 from tongdai.schema import upgrade_to_head
 from tongdai.settings import Settings
 from tongdai.startup_checks import refuse_unsafe
@@ -97,6 +100,7 @@ class Node:
         self.webchat: WebchatComponent | None = None  # webchat.enabled
         self.cdrs: CdrIngest | None = None
         self.recordings: RecordingService | None = None
+        self.quality: EvaluationStore | None = None
         self.ops: Operations | None = None  # writers, /metrics, /readyz, retention (core/ops.py)
         self.lease: LeaseKeeper | None = None  # ha.role auto: who acts for this node's Asterisk
         self.web_port: int = settings.web.port
@@ -182,6 +186,8 @@ class Node:
                 s, infra, self.crm, self.acd, self.ivr_component, desk=self.desk.hub, strings=widget_strings
             )
         )
+        await stack.enter_async_context(run_reports(s, infra))  # the scheduled report files
+        self.quality = await stack.enter_async_context(run_quality(s, infra))
         if infra.retention is not None:  # every component has registered its purge by now
             infra.retention.start()
             stack.push_async_callback(infra.retention.stop)

@@ -13,11 +13,12 @@ from campaigns.component import SPEC as CAMPAIGNS
 from core.component import ComponentSpec
 from crm_bridge.component import SPEC as CRM
 from ivr.component import SPEC as IVR
+from quality.component import SPEC as QUALITY
 from recordings.component import SPEC as RECORDINGS
 from reports.component import SPEC as REPORTS
 from trunks.component import SPEC as TRUNKS
 from webchat.component import SPEC as WEBCHAT
 
 COMPONENTS: tuple[ComponentSpec, ...] = (
-    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, CAMPAIGNS, WEBCHAT, REPORTS, ASTERISK_CONF,
+    TRUNKS, CRM, BILLING, RECORDINGS, ACD, DESKTOP, IVR, CAMPAIGNS, WEBCHAT, REPORTS, QUALITY, ASTERISK_CONF,
 )  # fmt: skip

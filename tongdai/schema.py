@@ -16,6 +16,7 @@ import campaigns.models
 import core.models
 import crm_bridge.models
 import ivr.models
+import quality.models
 import recordings.models
 import webchat.models
 from core import migrate
@@ -32,6 +33,7 @@ MODEL_MODULES = (
     agent_desktop.models,
     campaigns.models,
     webchat.models,
+    quality.models,
 )
 # A real directory both in a checkout and in an installed wheel (setuptools installs unzipped).
 MIGRATIONS = Path(str(files("tongdai") / "migrations"))

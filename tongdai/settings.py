@@ -18,6 +18,7 @@ from core import config as core_config
 from core.config import AgentConfig, CoreSettings, QueueConfig
 from crm_bridge.component import CrmSections
 from ivr.component import IvrSections
+from quality.component import QualitySections
 from recordings.component import RecordingsSections
 from reports.component import ReportsSections
 from tongdai.components import COMPONENTS
@@ -39,6 +40,7 @@ class Settings(
     TrunksSections,
     CampaignsSections,
     WebchatSections,
+    QualitySections,
 ):
     """config.yaml, validated: every section of core and of each component."""
 

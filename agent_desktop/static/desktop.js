@@ -83,6 +83,8 @@ function callView(f) {
     ${f.campaign ? html`<div class="campaign" data-testid="pop-campaign"><h4>${t("pop.campaign")}: ${f.campaign.name}</h4>
       <p class="script" data-testid="pop-script">${f.campaign.script}</p></div>` : nothing}
     ${f.sticky ? html`<p class="xfer" data-testid="pop-sticky">${t("pop.sticky", {date: dayMonth(f.sticky.served_on)})}</p>` : nothing}
+    ${f.repeat ? html`<p class="xfer" data-testid="pop-repeat">${t("repeat_note.text", {n: f.repeat.ordinal, days: f.repeat.window_days,
+      date: dayMonth(f.repeat.last_day), topic: f.repeat.last_topic || "–", outcome: t(`repeat_note.${f.repeat.last_outcome}`)})}</p>` : nothing}
     ${f.customer ? customerView(f.customer) : html`<h3 data-testid="pop-name">${t("pop.unknown")}</h3>`}`;
 }
 

@@ -91,6 +91,15 @@ function agentRow(a, now) {
     <td class="spy">${a.on_call ? [spy("listen"), " ", spy("whisper"), " ", spy("barge")] : nothing}</td></tr>`;
 }
 
+// The satisfaction block (agent_desktop/kpi_board.py): today's surveys, repeat contacts, the latest FCR.
+function kpiTiles(k) {
+  if (!k) return nothing;
+  const tot = k.total, avg = (v) => (v == null ? "–" : v.toFixed(2).replace(".", ","));
+  const items = [["csat", avg(tot.csat)], ["csat_top2", pct(tot.csat_top2)], ["response_rate", pct(tot.response_rate)],
+                 ["surveyed", tot.surveyed], ["repeat_today", pct(tot.repeat_today_rate)], ["fcr", pct(k.fcr)]];
+  return items.map(([id, v]) => html`<div class="tile" data-testid="kpi-${id}"><span>${t(`kpi.${id}`, {day: k.fcr_day})}</span><b>${v}</b></div>`);
+}
+
 function say(text) { $("wall-msg").textContent = text ? `${t("desk.error")}: ${text}` : ""; }
 
 function show(s) {
@@ -102,6 +111,7 @@ function show(s) {
   const now = Date.now() / 1000;
   render(repeat(s.agents, (a) => a.agent_id, (a) => agentRow(a, now)), $("agents"));
   render(chart(s.halfhours, tot), $("chart"));
+  render(kpiTiles(s.kpis), $("kpi-tiles"));
 }
 
 setInterval(() => {

@@ -49,8 +49,11 @@ async def desk_session(base: str) -> tuple[aiohttp.ClientSession, str]:
     return http, m.group(1)
 
 
-async def credentials(http: aiohttp.ClientSession, base: str, csrf: str) -> tuple[int, dict[str, Any]]:
-    async with http.post(f"{base}{CREDS}", headers={"X-CSRF-Token": csrf}) as r:
+async def credentials(
+    http: aiohttp.ClientSession, base: str, csrf: str, renew: bool = False
+) -> tuple[int, dict[str, Any]]:
+    body = {"renew": True} if renew else None
+    async with http.post(f"{base}{CREDS}", headers={"X-CSRF-Token": csrf}, json=body) as r:
         return r.status, await r.json()
 
 
@@ -81,6 +84,14 @@ async def test_session_password_registers_and_dies_with_the_session(
         assert status == 200 and c2["password"] != c1["password"]
         assert await register(c2["ws_url"], ca, WEBRTC_AGENT, c2["password"], "127.0.0.1") == 200
         assert await register(c1["ws_url"], ca, WEBRTC_AGENT, c1["password"], "127.0.0.1") != 200
+        # The first page's retry after its refused refresh (renew) does not take it back: 409, and
+        # the second login's password still works. The second's own renewal is granted.
+        status, taken = await credentials(first, base, csrf1, renew=True)
+        assert status == 409 and taken["error"]["code"] == "softphone.taken", taken
+        assert await register(c2["ws_url"], ca, WEBRTC_AGENT, c2["password"], "127.0.0.1") == 200
+        status, c2 = await credentials(second, base, csrf2, renew=True)
+        assert status == 200, c2
+        assert await register(c2["ws_url"], ca, WEBRTC_AGENT, c2["password"], "127.0.0.1") == 200
 
         # Logout: the password is withdrawn from Asterisk, and the old cookie obtains no new one.
         copied = {k: v.value for k, v in second.cookie_jar.filter_cookies(URL(base)).items()}

@@ -2,13 +2,12 @@
 agent logs in, the page registers over WSS; a caller dials the hotline and the page rings with the
 pop for that very call (the INVITE's Linkedid); a click answers; audio flows both ways (the page's
 getStats and Asterisk's RTP stats); hold and unhold; hang-up from either side ends both; auto-answer;
-logout unregisters. Nothing in the page exists for the test: the init script below only records
-the page's RTCPeerConnections so the test can read their stats."""
+logout unregisters. Nothing in the page exists for the test: the init script (softphone_pages.py) only
+records the page's RTCPeerConnections so the test can read their stats."""
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +19,13 @@ from core.ami import AmiClient
 from crm_bridge.demo_data import load_demo
 from tests.asterisk.acd_support import hang_up_all
 from tests.asterisk.conftest import AsteriskSandbox, eventually, place_call
-from tests.browser.conftest import ARGS, chromium_path
+from tests.browser.softphone_pages import (
+    LAST,
+    contacts,
+    open_desk,
+    rx_packets,
+    stats_with,
+)
 from tests.support.settings import TEST_QUEUES, base_config
 from tests.support.softphone import WEBRTC_AGENT, WEBRTC_QUEUE, webrtc_agents
 from tongdai.app import Bridge
@@ -33,38 +38,6 @@ SHOTS = (
     else Path(tempfile.mkdtemp(prefix="tongdai-shots-"))
 )
 
-MEDIA_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
-# Test-side instrumentation (Playwright init script), not page code: keep each peer connection.
-RECORD_PCS = """
-(() => {
-  const Native = RTCPeerConnection;
-  const seen = [];
-  Object.defineProperty(globalThis, "__tdPeerConnections", {value: seen});
-  globalThis.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    seen.push(pc);
-    return pc;
-  };
-  globalThis.RTCPeerConnection.prototype = Native.prototype;
-})();
-"""
-INBOUND = """async () => {
-  const pc = globalThis.__tdPeerConnections.at(-1);
-  if (!pc) return null;
-  const out = {in_packets: 0, in_energy: 0, out_packets: 0, ice: pc.iceConnectionState};
-  (await pc.getStats()).forEach((r) => {
-    if (r.type === "inbound-rtp" && r.kind === "audio") {
-      out.in_packets = r.packetsReceived;
-      out.in_energy = r.totalAudioEnergy || 0;
-    }
-    if (r.type === "outbound-rtp" && r.kind === "audio") out.out_packets = r.packetsSent;
-  });
-  return out;
-}"""
 WEB_IVR: dict[str, Any] = {
     "default_language": "vi",
     "languages": ["vi", "en"],
@@ -85,6 +58,9 @@ async def webrtc_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> As
         queues=[*TEST_QUEUES, {**asterisk_sandbox_queue(), "members": [{"agent": WEBRTC_AGENT}]}],
         agents=[*base_config()["agents"], *webrtc_agents(auto_login=True)],
         ivr=WEB_IVR,
+        # The shortest registration Asterisk grants (its AORs' minimum_expiration): JsSIP refreshes
+        # after 55 s, when a page whose account another login took finds out.
+        asterisk={"webrtc": {"max_registration_seconds": 60}},
     )
     b = Bridge(settings)
     await b.start()
@@ -100,60 +76,6 @@ async def webrtc_bridge(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> As
 
 def asterisk_sandbox_queue() -> dict[str, Any]:
     return {"name": WEBRTC_QUEUE, "label": "Softphone", "wrapup": 0, "ring_timeout": 30}
-
-
-@pytest.fixture
-async def media_browser() -> AsyncIterator[Any]:
-    path = chromium_path()
-    if not path:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: the browser tests must run in CI (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        # The sandbox's certificate is from a local CA the browser does not know.
-        b = await pw.chromium.launch(
-            executable_path=path, args=[*ARGS, *MEDIA_ARGS, "--ignore-certificate-errors"]
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def open_desk(browser: Any, base: str) -> Any:
-    ctx = await browser.new_context(
-        viewport={"width": 1440, "height": 960}, locale="en-US", ignore_https_errors=True
-    )
-    await ctx.grant_permissions(["microphone"], origin=base)
-    await ctx.add_init_script(RECORD_PCS)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    await page.goto(f"{base}/login?lang=en")
-    await page.fill("input[name=agent]", WEBRTC_AGENT)
-    await page.fill("input[name=password]", "demo-1001")  # tests/support/softphone.py: 1001's demo hash
-    await page.click("button[type=submit]")
-    await page.wait_for_url(re.compile(rf"{re.escape(base)}/(\?.*)?$"))
-    page.errors = errors
-    return page
-
-
-def contacts(sandbox: AsteriskSandbox) -> str:
-    return sandbox.cli(f"pjsip show aor {WEBRTC_AGENT}")
-
-
-def rx_packets(sandbox: AsteriskSandbox) -> int:
-    """Packets Asterisk received on the softphone's channel (pjsip show channelstats)."""
-    for line in sandbox.cli("pjsip show channelstats").splitlines():
-        tokens = line.split()
-        # [BridgeId] ChannelId UpTime Codec ReceiveCount Lost Pct Jitter TransmitCount ...
-        at = next((i for i, tok in enumerate(tokens) if tok.startswith(f"{WEBRTC_AGENT}-")), None)
-        if at is not None and len(tokens) > at + 3 and tokens[at + 3].isdigit():
-            return int(tokens[at + 3])
-    return 0
 
 
 async def test_softphone_registers_rings_with_the_pop_answers_and_carries_audio(
@@ -191,7 +113,7 @@ async def test_softphone_registers_rings_with_the_pop_answers_and_carries_audio(
         # Audio both ways: the page receives Asterisk's playback; Asterisk receives the fake microphone.
         try:
             got = await eventually(
-                lambda: _stats_with(page, lambda s: s["in_packets"] > 50 and s["in_energy"] > 0)
+                lambda: stats_with(page, lambda s: s["in_packets"] > 50 and s["in_energy"] > 0)
             )
         except AssertionError as err:
             stats = asterisk_sandbox.cli("pjsip show channelstats")
@@ -243,9 +165,51 @@ async def test_softphone_registers_rings_with_the_pop_answers_and_carries_audio(
         await page.context.close()
 
 
-LAST: dict[str, Any] = {}
+def contact_lines(sandbox: AsteriskSandbox) -> list[str]:
+    """The AOR's contact URIs (pjsip show aor: "Contact:  7201/sip:…;transport=… hash status rtt")."""
+    return [
+        ln.split()[1]
+        for ln in contacts(sandbox).splitlines()
+        if ln.strip().startswith("Contact:") and "@" in ln
+    ]
 
 
-async def _stats_with(page: Any, ok: Any) -> Any:
-    s = LAST["stats"] = await page.evaluate(INBOUND)
-    return s if s and ok(s) else None
+async def test_a_second_login_takes_the_softphone_over_cleanly(
+    webrtc_bridge: Bridge, asterisk_sandbox: AsteriskSandbox, ami: AmiClient, media_browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://127.0.0.1:{webrtc_bridge.web_port}"
+    first = await open_desk(media_browser, base)
+    first_sp = first.get_by_test_id("softphone")
+    second = None
+    try:
+        await expect(first_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await eventually(lambda: len(contact_lines(asterisk_sandbox)) == 1)
+        before = contact_lines(asterisk_sandbox)[0]
+        # The same agent logs in elsewhere: that page registers and replaces the first's contact.
+        second = await open_desk(media_browser, base)
+        second_sp = second.get_by_test_id("softphone")
+        await expect(second_sp).to_have_attribute("data-status", "registered", timeout=15000)
+        await eventually(lambda: (lines := contact_lines(asterisk_sandbox)) and lines != [before])
+        assert len(contact_lines(asterisk_sandbox)) == 1, contacts(asterisk_sandbox)
+        taken = contact_lines(asterisk_sandbox)[0]
+        # A call rings the second page only.
+        await place_call(ami, "0912345678", dtmf="1", stay=30)
+        await expect(second_sp).to_have_attribute("data-call", "ringing", timeout=20000)
+        assert await first_sp.get_attribute("data-call") != "ringing"
+        await second.get_by_test_id("sp-reject").click()
+        await expect(second_sp).to_have_attribute("data-call", "idle", timeout=10000)
+        await hang_up_all(ami)
+        # The first page's next refresh is refused; it does not take the account back, it says so.
+        await expect(first_sp).to_have_attribute("data-status", "taken", timeout=90000)
+        # (the desk is in Vietnamese: agent_desktop/locales/vi.json's softphone.taken)
+        await expect(first.get_by_test_id("sp-call")).to_contain_text("đang dùng ở cửa sổ hoặc thiết bị khác")
+        assert contact_lines(asterisk_sandbox) == [taken], contacts(asterisk_sandbox)
+        await expect(second_sp).to_have_attribute("data-status", "registered")
+        assert not first.errors and not second.errors, (first.errors, second.errors)
+    finally:
+        await hang_up_all(ami)
+        await first.context.close()
+        if second is not None:
+            await second.context.close()

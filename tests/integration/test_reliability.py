@@ -155,13 +155,16 @@ async def _false(v: bool) -> bool:
     return not v
 
 
-def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> None:
-    """Another process's writer: SQLite's write lock held past the node's busy timeout (5 s)."""
+def _hold_write_lock(db: Path, seconds: float, held: threading.Event, release: threading.Event) -> None:
+    """Another process's writer: SQLite's write lock held past the node's busy timeout (5 s), for at
+    least ``seconds`` and until the test has seen what it waits for (``release``), at most a minute:
+    on a loaded machine a fixed hold could end before the test looked."""
     conn = sqlite3.connect(db, timeout=30)
     try:
         conn.execute("BEGIN IMMEDIATE")
         held.set()
         time.sleep(seconds)
+        release.wait(60)
         conn.rollback()
     finally:
         conn.close()
@@ -173,8 +176,8 @@ async def test_a_locked_sqlite_burst_loses_no_call_cdr_or_audit_row(tmp_path: Pa
     try:
         await _started(node)
         assert node.ops is not None
-        held = threading.Event()
-        locker = threading.Thread(target=_hold_write_lock, args=(db, 6.5, held))
+        held, release = threading.Event(), threading.Event()
+        locker = threading.Thread(target=_hold_write_lock, args=(db, 6.5, held, release))
         locker.start()
         assert held.wait(5)
         for n in range(30):
@@ -187,7 +190,9 @@ async def test_a_locked_sqlite_burst_loses_no_call_cdr_or_audit_row(tmp_path: Pa
         async def tracked() -> bool:
             return not node.tracker.calls
 
-        await _until(tracked, 5, "calls tracked while the database is locked")  # the drain is not blocked
+        await _until(tracked, 30, "calls tracked while the database is locked")
+        assert locker.is_alive()  # the drain was not blocked: every call ended while the lock was held
+        release.set()
         await asyncio.to_thread(locker.join)
         await node.bus.drain()  # handled = written, the writers included
         await asyncio.gather(*audits)
@@ -206,8 +211,8 @@ async def test_stop_flushes_writes_queued_behind_a_locked_database(tmp_path: Pat
     node = Node(_settings(tmp_path, ami.port))
     db = tmp_path / "node.db"
     await _started(node)
-    held = threading.Event()
-    locker = threading.Thread(target=_hold_write_lock, args=(db, 6.0, held))
+    held, release = threading.Event(), threading.Event()
+    locker = threading.Thread(target=_hold_write_lock, args=(db, 6.0, held, release))
     locker.start()
     assert held.wait(5)
     for n in range(15):
@@ -216,7 +221,9 @@ async def test_stop_flushes_writes_queued_behind_a_locked_database(tmp_path: Pat
     async def queued() -> bool:
         return not node.tracker.calls and node.ops is not None and node.ops.call_store.writer.depth == 15
 
-    await _until(queued, 5, "calls tracked, their records queued behind the lock")
+    await _until(queued, 30, "calls tracked, their records queued behind the lock")
+    assert locker.is_alive()  # queued behind the lock, not written
+    release.set()  # the lock ends at the earliest 6 s after it began: during the stop's flush
     await node.stop()  # drains the bus, then the writers flush within their deadline
     await asyncio.to_thread(locker.join)
     assert await _count(db, CallRecord) == 15

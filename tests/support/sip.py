@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +78,28 @@ def sip_agents(auto_login: bool = False) -> list[dict[str, Any]]:
     ]
 
 
+# The post-call survey's queue (tests/sip/test_sip_survey.py): the caller is asked after the agent hangs
+# up; every call is sampled, and the survey waits long for a key (a loaded machine's SIPp is slow).
+SIP_SURVEY_QUEUE = "sipsurvey"
+SIP_SURVEY: dict[str, Any] = {
+    "enabled": True,
+    "sample_percent": 100,
+    "timeout_ms": 20000,
+    "questions": [
+        {"id": "csat", "prompt": "survey_csat", "kind": "scale", "scale_max": 5},
+        {"id": "solved", "prompt": "survey_solved", "kind": "yes_no"},
+    ],
+}
 SIP_QUEUES: list[dict[str, Any]] = [
-    {"name": SIP_QUEUE, "label": "SIP", "wrapup": 0, "ring_timeout": 20, "members": []}
+    {"name": SIP_QUEUE, "label": "SIP", "wrapup": 0, "ring_timeout": 20, "members": []},
+    {
+        "name": SIP_SURVEY_QUEUE,
+        "label": "SIP survey",
+        "wrapup": 0,
+        "ring_timeout": 20,
+        "members": [],
+        "survey": SIP_SURVEY,
+    },
 ]
 
 
@@ -309,3 +330,37 @@ async def rtp_receiver(ip: str = PHONE_IP) -> AsyncIterator[tuple[int, RtpReceiv
         yield transport.get_extra_info("sockname")[1], proto
     finally:
         transport.close()
+
+
+def dtmf_pcap_after(digit: str, after: str, out: Path) -> Path:
+    """A copy of sip-tester's RFC 4733 pcap of ``digit`` moved after the one of ``after`` in the RTP
+    stream. The shipped pcaps share one SSRC, with sequence numbers and timestamps rising from digit
+    0 to 9: replayed after a higher digit, a lower one is dropped by Asterisk as old packets (a "5"
+    then a "1" arrives as "5" only). The copy's sequence numbers and timestamps follow ``after``'s."""
+    shipped = Path("/usr/share/sip-tester")
+
+    def packets(data: bytes) -> list[tuple[int, int]]:
+        found, off = [], 24  # the global pcap header
+        while off < len(data):
+            incl = struct.unpack("<I", data[off + 8 : off + 12])[0]
+            found.append((off + 16, incl))
+            off += 16 + incl
+        return found
+
+    def rtp_at(data: bytes, start: int) -> tuple[int, int]:
+        seq, ts = struct.unpack(">HI", data[start + 42 + 2 : start + 42 + 8])  # Ethernet + IPv4 + UDP
+        return seq, ts
+
+    last = (shipped / f"dtmf_2833_{after}.pcap").read_bytes()
+    last_seq, last_ts = rtp_at(last, packets(last)[-1][0])
+    data = bytearray((shipped / f"dtmf_2833_{digit}.pcap").read_bytes())
+    first_seq, first_ts = rtp_at(bytes(data), packets(bytes(data))[0][0])
+    for start, _ in packets(bytes(data)):
+        seq, ts = rtp_at(bytes(data), start)
+        new_seq = (last_seq + 50 + seq - first_seq) & 0xFFFF
+        new_ts = (last_ts + 8000 + ts - first_ts) & 0xFFFFFFFF
+        struct.pack_into(">HI", data, start + 42 + 2, new_seq, new_ts)
+        struct.pack_into(">H", data, start + 34 + 6, 0)  # the UDP checksum: none
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(bytes(data))
+    return out

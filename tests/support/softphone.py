@@ -11,6 +11,7 @@ from tests.support.settings import base_config
 
 WEBRTC_AGENT = "7201"
 WEBRTC_QUEUE = "webq"
+WEBRTC_SUPERVISOR = "7290"  # listens, whispers and barges from their own softphone
 ARI_SECRET = "test-ari-secret-Qm7xW2"
 CERT_DIR = "etc/asterisk/keys/tongdai-test"  # inside the sandbox root (Asterisk's own file system)
 
@@ -20,6 +21,7 @@ WEBRTC_QUEUES: list[dict[str, Any]] = [
 
 
 def webrtc_agents(auto_login: bool = False) -> list[dict[str, Any]]:
+    """The softphone agent (a member of ``webq``) and a softphone supervisor."""
     return [
         {
             "id": WEBRTC_AGENT,
@@ -27,8 +29,20 @@ def webrtc_agents(auto_login: bool = False) -> list[dict[str, Any]]:
             "phone": "webrtc",
             "auto_login": auto_login,
             "password_hash": base_config()["agents"][0]["password_hash"],
-        }
+        },
+        webrtc_supervisor(),
     ]
+
+
+def webrtc_supervisor() -> dict[str, Any]:
+    return {
+        "id": WEBRTC_SUPERVISOR,
+        "name": "Phan Quốc Bảo (WebRTC)",
+        "role": "supervisor",
+        "phone": "webrtc",
+        "auto_login": False,
+        "password_hash": base_config()["agents"][0]["password_hash"],
+    }
 
 
 def webrtc_config(wss_port: int, ari_port: int) -> dict[str, Any]:

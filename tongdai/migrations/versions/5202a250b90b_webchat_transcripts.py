@@ -1,7 +1,7 @@
 """webchat: ended chats' transcripts; chats in the customer's history (interaction kind 'chat')
 
 Revision ID: 5202a250b90b
-Revises: d8b2f4a6c0e3
+Revises: e7c9a1b3d5f2
 Create Date: 2026-12-04 18:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "5202a250b90b"
-down_revision: str | Sequence[str] | None = "d8b2f4a6c0e3"
+down_revision: str | Sequence[str] | None = "e7c9a1b3d5f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
