@@ -113,7 +113,11 @@ def _mount_data_rights(settings: Settings, infra: Infra, crm: CrmComponent) -> N
     from recordings.service import RecordingService
 
     rights = DataRights(
-        infra.sessions, crm.directory, RecordingService(infra.sessions, settings.recordings), infra.audit
+        infra.sessions,
+        crm.directory,
+        RecordingService(infra.sessions, settings.recordings),
+        infra.audit,
+        settings.retention.legal_hold,
     )
 
     def mount(app: web.Application) -> None:

@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.models import CampaignContact
 from core.audit import Audit
+from core.config import LegalHold
 from core.db import Base, unit_of_work
 from core.errors import BadRequest, NotFound
 from core.models import AuditEntry, CallRecord
@@ -43,6 +44,7 @@ from crm_bridge.models import (
     Subscription,
 )
 from ivr.models import CallbackRequest
+from webchat.models import ChatTranscript
 
 CONSENTS = ("marketing", "recording", "data_sharing")
 CONSENT_SOURCES = ("phone", "form", "portal", "email", "import")
@@ -87,8 +89,10 @@ class DataRights:
         directory: CustomerDirectory,
         recordings: RecordingsOfCustomer,
         audit: Audit,
+        legal_hold: LegalHold | None = None,
     ) -> None:
         self._sessions, self.directory, self.recordings, self.audit = sessions, directory, recordings, audit
+        self.legal_hold = legal_hold or LegalHold()
 
     async def _customer(self, s: AsyncSession, customer_id: str) -> Customer:
         c = await s.get(Customer, customer_id)
@@ -246,7 +250,17 @@ class DataRights:
             }
             for r in recs
         ]
-        parts["chats.json"] = []  # no chat store on this node yet (webchat is not wired)
+        async with self._sessions() as s:
+            chats = list(
+                await s.scalars(
+                    select(ChatTranscript)
+                    .where(ChatTranscript.customer_id == customer_id)
+                    .order_by(ChatTranscript.started_at)
+                )
+            )
+        parts["chats.json"] = [
+            {**_row(x, ("transcript",)), "messages": json.loads(x.transcript or "[]")} for x in chats
+        ]
         counts = {name: len(rows) for name, rows in parts.items()}
         manifest = {
             "customer_id": customer_id,
@@ -313,6 +327,14 @@ class DataRights:
             contacts_in_campaigns = await s.execute(
                 update(CampaignContact).where(CampaignContact.customer_id == customer_id).values(name="")
             )
+            # Chats keep what the chat service level is counted from (times, queue, agent, disposition);
+            # their words, typed number and page go, unless the chat or the customer is under legal hold.
+            chats = update(ChatTranscript).where(ChatTranscript.customer_id == customer_id)
+            if customer_id in self.legal_hold.customers:
+                chats = chats.where(false())
+            elif self.legal_hold.calls:
+                chats = chats.where(ChatTranscript.chat_id.not_in(self.legal_hold.calls))
+            chats_cleared = await s.execute(chats.values(transcript="[]", phone=None, page=""))
         erased, kept = await self.recordings.erase_customer(customer_id)
         detail = {
             "contact_numbers_deleted": int(getattr(contacts, "rowcount", 0) or 0),
@@ -320,6 +342,7 @@ class DataRights:
             "calls_anonymised": int(getattr(calls, "rowcount", 0) or 0),
             "callbacks_anonymised": int(getattr(callbacks, "rowcount", 0) or 0),
             "campaign_contacts_anonymised": int(getattr(contacts_in_campaigns, "rowcount", 0) or 0),
+            "chats_cleared": int(getattr(chats_cleared, "rowcount", 0) or 0),
             "recordings_deleted": erased,
             "recordings_kept": kept,
             "kept": "subscriptions, bills, points, CDRs, rated calls, audit trail, consent log",

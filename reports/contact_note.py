@@ -6,9 +6,7 @@ their numbers) or, for an unidentified caller, by the number. The last contact's
 caller said in its survey ("was your problem solved?": ``resolved`` / ``unresolved``), else
 ``abandoned`` when nobody answered it, else ``answered``.
 
-The owner's contacts come from the ``calls`` table only today; chats are not stored yet. When web
-interactions land, :func:`contact_history` is the one place to add them (a UNION of both channels'
-contacts by customer ID), and the note and the report count them alike.
+The owner's contacts are calls and web chats alike (``contact_history`` reads both channels).
 """
 
 from __future__ import annotations

@@ -27,18 +27,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.models import CallRecord
 from reports.service_level import BadPeriod, day_start_utc
+from webchat.models import ChatTranscript
 
 Topic = Literal["none", "queue", "ivr_path", "disposition"]
 
 DEFINITIONS = {
-    "contacts": "calls that reached the IVR, on the Asia/Ho_Chi_Minh day they started, owner known",
+    "contacts": "calls that reached the IVR and web chats, on the Asia/Ho_Chi_Minh day they started,"
+    " owner known",
     "repeated": "contacts followed by another contact of the same owner (and topic) within the window",
     "pending": "contacts whose window has not closed yet: not counted in FCR or the repeat rate",
     "fcr": "answered contacts not repeated within the window / answered contacts whose window closed",
@@ -128,6 +130,56 @@ def _topic_column(topic: Topic) -> ColumnElement[str] | InstrumentedAttribute[st
     return literal("")
 
 
+def _contacts(topic: Topic, lo: datetime, hi: datetime) -> Any:
+    """Every contact of both channels started in ``[lo, hi)`` whose owner is known: calls and web chats.
+
+    The owner is the customer ID, else the number (a chat's typed E.164 number in the calls' national
+    form, so a caller who then chats from the same phone is the same owner). A chat's topic is its
+    queue or its disposition; it has no IVR path. A chat nobody answered counts as abandoned.
+    """
+    c, t = CallRecord, ChatTranscript
+    call_owner = func.coalesce(func.nullif(c.customer_id, ""), func.nullif(c.caller_number, ""))
+    calls = select(
+        call_owner.label("owner"),
+        _topic_column(topic).label("topic"),
+        c.started_at.label("started_at"),
+        c.queue.label("queue"),
+        c.acd_tier.label("acd_tier"),
+        c.agent_id.label("agent_id"),
+        case((c.answered_at.is_not(None), 1), else_=0).label("answered"),
+        c.ivr_path_text.label("ivr_path"),
+        c.disposition.label("disposition"),
+        c.call_id.label("contact_id"),
+        c.customer_id.label("customer_id"),
+        c.caller_number.label("number"),
+    ).where(c.started_at >= lo, c.started_at < hi, call_owner.is_not(None))
+    national = case(
+        (t.phone.like("+84%"), literal("0", String).concat(func.substr(t.phone, 4))),
+        else_=func.nullif(t.phone, ""),
+    )
+    chat_owner = func.coalesce(func.nullif(t.customer_id, ""), national)
+    chat_topic: Any = {"queue": t.queue, "disposition": func.coalesce(t.disposition, literal(""))}.get(
+        topic, literal("")
+    )
+    chats = select(
+        chat_owner.label("owner"),
+        chat_topic.label("topic"),
+        t.started_at.label("started_at"),
+        t.queue.label("queue"),
+        t.acd_tier.label("acd_tier"),
+        t.agent_id.label("agent_id"),
+        case((t.answered_at.is_not(None), 1), else_=0).label("answered"),
+        literal("", String).label("ivr_path"),
+        case(
+            (t.answered_at.is_(None), literal("abandoned", String)), else_=func.coalesce(t.disposition, "")
+        ).label("disposition"),
+        t.chat_id.label("contact_id"),
+        t.customer_id.label("customer_id"),
+        national.label("number"),
+    ).where(t.started_at >= lo, t.started_at < hi, chat_owner.is_not(None))
+    return union_all(calls, chats).subquery("contacts")
+
+
 def _seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
     if dialect == "sqlite":  # stored as ISO text: julianday() reads it, fractions included
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -153,22 +205,7 @@ async def repeat_contacts(
     day_list = [since + timedelta(days=i) for i in range((until - since).days)]
     bounds = [day_start_utc(d) for d in [*day_list, until]]
     start, end = bounds[0], bounds[-1]
-    c = CallRecord
-    owner = func.coalesce(func.nullif(c.customer_id, ""), func.nullif(c.caller_number, ""))
-    topic_col = _topic_column(topic)
-    base = (
-        select(
-            owner.label("owner"),
-            topic_col.label("topic"),
-            c.started_at,
-            c.queue,
-            c.acd_tier,
-            c.agent_id,
-            case((c.answered_at.is_not(None), 1), else_=0).label("answered"),
-        )
-        .where(c.started_at >= start, c.started_at < end + window, owner.is_not(None))
-        .subquery("contacts")
-    )
+    base = _contacts(topic, start, end + window)
     partition = [base.c.owner] if topic == "none" else [base.c.owner, base.c.topic]
     ranked = select(
         base,
@@ -245,16 +282,15 @@ async def contact_history(
     window: timedelta = timedelta(days=7),
     exclude_call: str | None = None,
 ) -> ContactHistory:
-    """The owner's earlier contacts within ``window`` before ``now`` (by customer ID, else numbers)."""
-    c = CallRecord
-    who = c.customer_id == customer_id if customer_id else c.caller_number.in_(numbers or [""])
-    q = select(c.started_at, c.queue, c.ivr_path_text, c.disposition, c.call_id).where(
-        who, c.started_at >= now - window, c.started_at < now
-    )
+    """The owner's earlier contacts (calls and chats) within ``window`` before ``now`` (by customer ID,
+    else numbers)."""
+    k = _contacts("none", now - window, now)
+    who = k.c.customer_id == customer_id if customer_id else k.c.number.in_(numbers or [""])
+    q = select(k.c.started_at, k.c.queue, k.c.ivr_path, k.c.disposition, k.c.contact_id).where(who)
     if exclude_call:
-        q = q.where(c.call_id != exclude_call)
+        q = q.where(k.c.contact_id != exclude_call)
     async with sessions() as s:
-        rows = (await s.execute(q.order_by(c.started_at.desc()))).all()
+        rows = (await s.execute(q.order_by(k.c.started_at.desc()))).all()
     if not rows:
         return ContactHistory(1, None, "", "", "")
     at, queue, path, outcome, last_id = rows[0]
@@ -279,13 +315,7 @@ async def returning_contacts(
     sessions: async_sessionmaker[AsyncSession], start: datetime, end: datetime, *, window: timedelta
 ) -> Returning:
     """Contacts started in ``[start, end)`` following an earlier contact of their owner within ``window``."""
-    c = CallRecord
-    owner = func.coalesce(func.nullif(c.customer_id, ""), func.nullif(c.caller_number, ""))
-    base = (
-        select(owner.label("owner"), c.started_at)
-        .where(c.started_at >= start - window, c.started_at < end, owner.is_not(None))
-        .subquery("contacts")
-    )
+    base = _contacts("none", start - window, end)
     ranked = select(
         base,
         func.lag(base.c.started_at)

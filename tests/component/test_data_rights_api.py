@@ -37,6 +37,7 @@ from recordings.models import Recording
 from tests.support.api_client import logged_in
 from tests.support.settings import free_port, make_settings
 from tongdai.app import Bridge
+from webchat.models import ChatTranscript
 
 CID = "KH0000000001"
 
@@ -119,6 +120,25 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
             disposition="ANSWERED",
         )
         s.add(cdr)
+        s.add(
+            ChatTranscript(
+                chat_id="chat-1",
+                channel="web",
+                customer_id=CID,
+                phone="+84912345678",
+                verified=True,
+                queue="mobile",
+                acd_tier="gold",
+                page="https://shop.example/cuoc",
+                agent_id="1001",
+                started_at=at,
+                answered_at=at,
+                ended_at=at + timedelta(minutes=3),
+                disposition="resolved",
+                messages=1,
+                transcript='[{"id": 1, "from": "customer", "text": "Cước tháng này sai"}]',
+            )
+        )
         await s.flush()
         s.add(
             RatedCall(
@@ -229,7 +249,9 @@ async def test_consent_export_and_erasure(bridge: Bridge) -> None:
         assert {r["call_id"] for r in files["recordings.json"]} == {"ast1-50.0", "ast1-51.0"}
         assert files["consent_log.json"] == log and len(log) >= 2
         assert any(a["action"] == "consent.change" and a["actor"] == "1001" for a in files["accesses.json"])
-        assert files["chats.json"] == []
+        assert [(c["chat_id"], c["messages"][0]["text"]) for c in files["chats.json"]] == [
+            ("chat-1", "Cước tháng này sai")
+        ]
         assert [c["call_id"] for c in files["callbacks.json"]] == ["ast1-50.0"]
         assert [c["name"] for c in files["campaign_contacts.json"]] == ["Nguyễn Văn An"]
         assert files["manifest.json"]["reason"] == "Đơn yêu cầu số 7"
@@ -270,6 +292,9 @@ async def test_consent_export_and_erasure(bridge: Bridge) -> None:
         assert cc.name == "" and cc.state == "refused" and cc.number == "+84912345678"
         recs = [r.call_id for r in await s.scalars(select(Recording).where(Recording.customer_id == CID))]
         assert recs == ["ast1-51.0"]  # the held recording stays
+        talk = await s.get(ChatTranscript, "chat-1")
+        assert talk is not None and (talk.transcript, talk.phone, talk.page) == ("[]", None, "")
+        assert (talk.queue, talk.agent_id, talk.disposition) == ("mobile", "1001", "resolved")  # chat SL kept
         # Billing rows remain, untouched.
         assert (
             await s.scalar(

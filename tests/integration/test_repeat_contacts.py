@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,7 @@ from core.models import CallRecord
 from reports.repeat_contacts import contact_history, repeat_contacts
 from reports.service_level import BadPeriod
 from tongdai.schema import upgrade_to_head
+from webchat.models import ChatTranscript
 
 DAY = date(2026, 11, 23)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Việt Nam
@@ -47,7 +49,7 @@ def call(
     )
 
 
-Loader = Callable[[list[CallRecord]], Awaitable[async_sessionmaker[AsyncSession]]]
+Loader = Callable[[list[Any]], Awaitable[async_sessionmaker[AsyncSession]]]  # call and chat rows
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ async def sessions_with(db_url: str) -> AsyncIterator[Loader]:
     await upgrade_to_head(engine)
     sessions = session_factory(engine)
 
-    async def load(rows: list[CallRecord]) -> async_sessionmaker[AsyncSession]:
+    async def load(rows: list[Any]) -> async_sessionmaker[AsyncSession]:
         async with unit_of_work(sessions) as s:
             s.add_all(rows)
         return sessions
@@ -117,6 +119,60 @@ async def test_topic_limits_repeats_to_the_same_subject(sessions_with: Loader) -
     assert whole.total.repeated == 2  # 1 by 2, 2 by 3, any topic
     with pytest.raises(BadPeriod):
         await repeat_contacts(sessions, DAY, DAY, now=LATER)
+
+
+def chat(
+    n: int,
+    at: datetime,
+    *,
+    customer: str | None,
+    phone: str | None,
+    queue: str = "mobile",
+    answered: bool = True,
+) -> ChatTranscript:
+    return ChatTranscript(
+        chat_id=f"chat-{n}",
+        channel="web",
+        customer_id=customer,
+        phone=phone,
+        verified=customer is not None,
+        queue=queue,
+        acd_tier="gold",
+        agent_id="1001" if answered else None,
+        started_at=at,
+        answered_at=at + timedelta(seconds=30) if answered else None,
+        ended_at=at + timedelta(minutes=5),
+        disposition="resolved" if answered else None,
+        transcript="[]",
+    )
+
+
+async def test_a_call_then_a_chat_of_the_same_owner_is_a_repeat(sessions_with: Loader) -> None:
+    rows = [
+        call(1, T0, customer="KH0000000005"),  # repeated by the customer's chat two days later
+        chat(1, T0 + timedelta(days=2), customer="KH0000000005", phone=None),
+        call(2, T0 + timedelta(hours=1), customer=None, number="0912000111"),  # unidentified caller …
+        chat(2, T0 + timedelta(days=1), customer=None, phone="+84912000111"),  # … chats from that phone
+        call(3, T0 + timedelta(hours=2), customer="KH0000000006"),  # a chat of another owner: no repeat
+        chat(3, T0 + timedelta(days=1), customer="KH0000000007", phone="+84900000007"),
+        chat(4, T0 + timedelta(hours=3), customer="KH0000000008", phone=None, answered=False),  # gave up …
+        call(4, T0 + timedelta(hours=4), customer="KH0000000008"),  # … and called: the chat is repeated
+    ]
+    sessions = await sessions_with(rows)
+    report = await repeat_contacts(sessions, DAY, DAY + timedelta(days=1), window=WEEK, now=LATER)
+    t = report.total
+    assert (t.contacts, t.answered) == (5, 4)  # calls 1–4 and chat 4 started on the day
+    assert t.repeated == 3 and t.answered_repeated == 2  # call 1, call 2 and chat 4
+    assert t.fcr == pytest.approx(1 - 2 / 4)
+    # The pop of a call after a chat counts the chat and names its queue.
+    history = await contact_history(
+        sessions, customer_id="KH0000000005", numbers=[], now=T0 + timedelta(days=3), window=WEEK
+    )
+    assert history.count == 3 and history.last_queue == "mobile" and history.last_call_id == "chat-1"
+    by_phone = await contact_history(
+        sessions, customer_id=None, numbers=["0912000111"], now=T0 + timedelta(days=2), window=WEEK
+    )
+    assert by_phone.count == 3 and by_phone.last_call_id == "chat-2"
 
 
 def recompute(
